@@ -1,0 +1,55 @@
+"""LINE users: who follows the official account, who has blocked it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import LineUser
+
+
+def find_line_user(session: Session, line_user_id: str) -> LineUser | None:
+    """The stored LINE user with this LINE user id, if any."""
+    return session.scalars(select(LineUser).where(LineUser.line_user_id == line_user_id)).one_or_none()
+
+
+def record_follow(
+    session: Session,
+    line_user_id: str,
+    *,
+    at: datetime,
+    display_name: str | None = None,
+    picture_url: str | None = None,
+    language: str | None = None,
+) -> tuple[LineUser, bool]:
+    """Store a follow (first add or unblock) with the profile; returns the user and whether they came back."""
+    user = find_line_user(session, line_user_id)
+    returning = user is not None
+    if user is None:
+        user = LineUser(line_user_id=line_user_id)
+        session.add(user)
+    user.is_blocked = False
+    user.followed_at = at
+    user.blocked_at = None
+    if display_name is not None:
+        user.display_name = display_name
+    if picture_url is not None:
+        user.picture_url = picture_url
+    if language is not None:
+        user.language = language
+    session.flush()
+    return user, returning
+
+
+def record_unfollow(session: Session, line_user_id: str, *, at: datetime) -> LineUser:
+    """Mark the user as having blocked the account: nothing may be pushed to them from now on."""
+    user = find_line_user(session, line_user_id)
+    if user is None:
+        user = LineUser(line_user_id=line_user_id)
+        session.add(user)
+    user.is_blocked = True
+    user.blocked_at = at
+    session.flush()
+    return user

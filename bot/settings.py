@@ -1,0 +1,100 @@
+"""Configuration read from the environment, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+LINE_DEFAULT_API_BASE_URL = "https://api.line.me"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_CHANNEL_SECRET = "dev-channel-secret-not-for-production"
+DEV_CHANNEL_ACCESS_TOKEN = "dev-channel-access-token"
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+
+# Variables a production process cannot start without.
+REQUIRED_IN_PRODUCTION = (
+    "LINE_CHANNEL_SECRET",
+    "LINE_CHANNEL_ACCESS_TOKEN",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "PUBLIC_BASE_URL",
+)
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'omo.sqlite3'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Point plain PostgreSQL URLs (as hosting platforms give them) at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_env: str = "production"
+    line_channel_secret: str = ""
+    line_channel_access_token: str = ""
+    line_api_base_url: str = LINE_DEFAULT_API_BASE_URL
+    database_url: str = field(default_factory=default_database_url)
+    redis_url: str | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    timezone: str = "Asia/Taipei"
+    brand_name: str = "OMO 烘焙坊"
+    dev_line_enabled: bool = False
+    huey_immediate: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read settings from the environment; a production start with a missing secret fails here."""
+        env = dict(os.environ if environ is None else environ)
+        app_env = env.get("APP_ENV", "production").strip() or "production"
+        if app_env not in ("production", "development", "test"):
+            raise ConfigurationError(f"APP_ENV must be production, development or test, not {app_env!r}")
+        if app_env == "production":
+            missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
+            if missing:
+                raise ConfigurationError(
+                    "Missing required environment variable(s) for production: " + ", ".join(missing)
+                )
+        public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+        # With no LINE channel configured outside production, the local LINE platform stands in for LINE.
+        dev_line_enabled = app_env != "production" and not env.get("LINE_CHANNEL_SECRET")
+        default_api_base = f"{public_base_url}/dev/line" if dev_line_enabled else LINE_DEFAULT_API_BASE_URL
+        timezone = env.get("TIMEZONE", "Asia/Taipei")
+        try:
+            ZoneInfo(timezone)
+        except (KeyError, ValueError) as exc:
+            raise ConfigurationError(f"TIMEZONE {timezone!r} is not a known time zone") from exc
+        return cls(
+            app_env=app_env,
+            line_channel_secret=env.get("LINE_CHANNEL_SECRET") or DEV_CHANNEL_SECRET,
+            line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN") or DEV_CHANNEL_ACCESS_TOKEN,
+            line_api_base_url=(env.get("LINE_API_BASE_URL") or default_api_base).rstrip("/"),
+            database_url=normalise_database_url(env.get("DATABASE_URL") or default_database_url()),
+            redis_url=env.get("REDIS_URL") or None,
+            public_base_url=public_base_url,
+            secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
+            timezone=timezone,
+            brand_name=env.get("BRAND_NAME", "OMO 烘焙坊"),
+            dev_line_enabled=dev_line_enabled,
+            huey_immediate=env.get("HUEY_IMMEDIATE", "") == "1",
+        )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def uses_real_line(self) -> bool:
+        return self.line_api_base_url == LINE_DEFAULT_API_BASE_URL

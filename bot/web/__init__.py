@@ -1,0 +1,1 @@
+"""Flask blueprints: thin views that call one service function inside one transaction."""

@@ -1,0 +1,54 @@
+"""POST /callback: LINE's webhook. Verify, store each event once, answer 200; the worker does the rest."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, request
+from linebot.v3.webhook import SignatureValidator
+
+from bot.db import transaction
+from bot.runtime import Runtime
+from bot.services.inbox import MalformedWebhook, record_webhook
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhook", __name__)
+
+
+def _signature_is_valid(body: bytes, signature: str | None, channel_secret: str) -> bool:
+    if not signature:
+        return False
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    # line-bot-sdk computes HMAC-SHA256 over the UTF-8 bytes and compares in constant time.
+    return bool(SignatureValidator(channel_secret).validate(text, signature))
+
+
+@bp.post("/callback")
+def callback() -> tuple[str, int]:
+    runtime: Runtime = current_app.extensions["runtime"]
+    body = request.get_data(cache=False)
+    if not _signature_is_valid(body, request.headers.get("X-Line-Signature"), runtime.settings.line_channel_secret):
+        log.warning("webhook with a missing or wrong signature refused (%d bytes)", len(body))
+        return "invalid signature", 400
+    try:
+        payload = json.loads(body)
+        with transaction(runtime.sessions) as session:
+            new_ids = record_webhook(session, payload, datetime.now(UTC))
+    except (ValueError, MalformedWebhook) as exc:
+        log.warning("signed webhook body refused: %s", exc)
+        return "malformed webhook body", 400
+    from bot.tasks import process_webhook_event
+
+    for inbox_id in new_ids:
+        try:
+            process_webhook_event(inbox_id)
+        except Exception:
+            # The event is stored; the sweeper hands it to a worker if the queue was unreachable.
+            log.exception("could not enqueue webhook event %s", inbox_id)
+    return "OK", 200

@@ -1,0 +1,30 @@
+"""LINE event handlers: each turns one event into a service call and a reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from linebot.v3.webhooks import Event, FollowEvent, MessageEvent, PostbackEvent, UnfollowEvent
+
+from handlers import actions as _actions  # noqa: F401  (registers the action handlers)
+from handlers.context import HandlerContext, Replies
+from handlers.events import on_follow, on_postback, on_text, on_unfollow
+
+EVENT_HANDLERS: dict[type[Event], Callable[[HandlerContext, Any], Replies]] = {
+    FollowEvent: on_follow,
+    UnfollowEvent: on_unfollow,
+    MessageEvent: on_text,
+    PostbackEvent: on_postback,
+}
+
+
+def handle(ctx: HandlerContext, event: Event) -> Replies:
+    """Run the handler for this event type; event types the bot has no use for get no reply."""
+    handler = EVENT_HANDLERS.get(type(event))
+    if handler is None:
+        return []
+    return handler(ctx, event)
+
+
+__all__ = ["EVENT_HANDLERS", "HandlerContext", "Replies", "handle"]

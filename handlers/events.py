@@ -1,0 +1,69 @@
+"""One function per LINE event type: turn the event into a service call and the replies to send."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
+
+from bot.i18n import language_for
+from bot.line_client import LineDeliveryError
+from bot.services import line_users
+from handlers import messages
+from handlers.context import HandlerContext, Replies
+from handlers.routing import ACTIONS, action_for_text, parse_postback
+
+log = logging.getLogger(__name__)
+
+
+def event_time(event: Event) -> datetime:
+    return datetime.fromtimestamp(event.timestamp / 1000, tz=UTC)
+
+
+def on_follow(ctx: HandlerContext, event: FollowEvent) -> Replies:
+    user_id = event.source.user_id
+    try:
+        profile = ctx.line.get_profile(user_id)
+        name, picture, language = profile.display_name, profile.picture_url, profile.language
+    except LineDeliveryError as exc:
+        # A profile is nice to have; the welcome must not wait on it.
+        log.warning("profile of a new friend unavailable: %s", exc)
+        name = picture = language = None
+    user, returning = line_users.record_follow(
+        ctx.session, user_id, at=event_time(event), display_name=name, picture_url=picture, language=language
+    )
+    ctx.line_user = user
+    ctx.language = language_for(user.language)
+    returning = returning or bool(event.follow.is_unblocked)
+    return messages.welcome(ctx.language, ctx.settings.brand_name, user.display_name, returning)
+
+
+def on_unfollow(ctx: HandlerContext, event: UnfollowEvent) -> Replies:
+    line_users.record_unfollow(ctx.session, event.source.user_id, at=event_time(event))
+    return []
+
+
+def on_text(ctx: HandlerContext, event: MessageEvent) -> Replies:
+    if not isinstance(event.message, TextMessageContent):
+        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+    name = action_for_text(event.message.text)
+    if name is None:
+        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+    return ACTIONS[name](ctx, {"action": name})
+
+
+def on_postback(ctx: HandlerContext, event: PostbackEvent) -> Replies:
+    name, params = parse_postback(event.postback.data)
+    handler = ACTIONS.get(name or "")
+    if handler is None:
+        log.info("unknown postback action %r", name)
+        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+    return handler(ctx, params)

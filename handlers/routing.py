@@ -1,0 +1,66 @@
+"""The routing table: chat keywords and postback `action=<name>` data both lead to one action handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from handlers.context import HandlerContext, Replies
+
+ActionHandler = Callable[[HandlerContext, dict[str, str]], Replies]
+
+ACTIONS: dict[str, ActionHandler] = {}
+
+# Typed keywords (compared after trimming and lower-casing) and the action each one means.
+KEYWORDS: dict[str, str] = {
+    "加入會員": "bind",
+    "綁定會員": "bind",
+    "會員綁定": "bind",
+    "join": "bind",
+    "bind": "bind",
+    "會員條碼": "barcode",
+    "條碼": "barcode",
+    "barcode": "barcode",
+    "集點卡": "stamps",
+    "stamps": "stamps",
+    "優惠券": "coupons",
+    "coupons": "coupons",
+    "我的點數": "points",
+    "點數": "points",
+    "points": "points",
+    "簽到": "checkin",
+    "每日簽到": "checkin",
+    "checkin": "checkin",
+    "每日任務": "tasks",
+    "任務": "tasks",
+    "tasks": "tasks",
+    "抽獎": "draw",
+    "幸運抽獎": "draw",
+    "draw": "draw",
+    "選單": "help",
+    "說明": "help",
+    "help": "help",
+    "menu": "help",
+}
+
+
+def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
+    """Register the handler of `action=<name>`; one handler per name."""
+
+    def register(handler: ActionHandler) -> ActionHandler:
+        if name in ACTIONS:
+            raise ValueError(f"action {name!r} is registered twice")
+        ACTIONS[name] = handler
+        return handler
+
+    return register
+
+
+def action_for_text(text: str) -> str | None:
+    return KEYWORDS.get(text.strip().lower())
+
+
+def parse_postback(data: str) -> tuple[str | None, dict[str, str]]:
+    """`action=stamps&card=3` -> ("stamps", {"action": "stamps", "card": "3"})."""
+    params = {key: values[0] for key, values in parse_qs(data, keep_blank_values=True).items()}
+    return params.get("action"), params

@@ -1,0 +1,110 @@
+"""Fixtures: a migrated database (SQLite by default, PostgreSQL when DATABASE_URL says so), the app served on a
+real local port (the LINE client talks HTTP to the local LINE platform inside it), and the task queue run inline."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from bot.app import create_app
+from bot.cli import upgrade_database
+from bot.db import make_engine, make_session_factory
+from bot.queue import huey
+from bot.runtime import Runtime
+from bot.settings import Settings, normalise_database_url
+from models import Base
+
+huey.immediate = True
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        url = normalise_database_url(url)
+        engine = make_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    upgrade_database(url)
+    return url
+
+
+class _SwitchableApp:
+    """The live server outlives each test's app: requests go to whichever app the current test built."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        assert self.app is not None, "no app is being served"
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[tuple[BaseWSGIServer, _SwitchableApp]]:
+    holder = _SwitchableApp()
+    server = make_server("127.0.0.1", 0, holder, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, holder
+    server.shutdown()
+
+
+@pytest.fixture
+def base_url(live_server: tuple[BaseWSGIServer, _SwitchableApp]) -> str:
+    return f"http://127.0.0.1:{live_server[0].port}"
+
+
+@pytest.fixture
+def settings(database_url: str, base_url: str) -> Settings:
+    env = {"APP_ENV": "test", "DATABASE_URL": database_url, "PUBLIC_BASE_URL": base_url}
+    return Settings.from_env(env)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    runtime = Runtime.build(settings, line_backoff=0.01)
+    yield runtime
+    with runtime.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, runtime: Runtime, live_server: tuple[BaseWSGIServer, _SwitchableApp]) -> Iterator[Flask]:
+    app = create_app(settings, runtime)
+    app.config["TESTING"] = True
+    live_server[1].app = app
+    yield app
+    live_server[1].app = None
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def platform(app: Flask) -> Any:
+    """The local LINE platform serving this test's app."""
+    return app.extensions["devline"]
+
+
+@pytest.fixture
+def session(runtime: Runtime) -> Iterator[Session]:
+    """A session for a test to look at what the app stored."""
+    with make_session_factory(runtime.engine)() as session:
+        yield session

@@ -1,0 +1,63 @@
+"""Keywords and postbacks lead to the same actions; anything else gets a helpful menu."""
+
+from __future__ import annotations
+
+from tests.helpers import texts
+
+
+def _follow(platform, name="阿明", language="zh-TW"):
+    user = platform.create_user(name, language=language)
+    platform.follow(user)
+    return user, len(platform.bot_messages(user))
+
+
+def test_an_unknown_text_gets_a_helpful_menu(platform):
+    user, seen = _follow(platform)
+
+    platform.send_text(user, "今天天氣真好")
+
+    answer = platform.bot_messages(user)[seen:]
+    assert "抱歉，我看不懂這則訊息。請從下方選單選擇想做的事。" in texts(answer)
+    assert answer[0]["quickReply"]["items"], "the answer offers quick replies"
+    assert any(m["type"] == "flex" for m in answer)
+
+
+def test_the_help_keyword_and_the_help_postback_give_the_same_menu(platform):
+    user, seen = _follow(platform)
+
+    platform.send_text(user, "選單")
+    by_keyword = platform.bot_messages(user)[seen:]
+    platform.postback(user, "action=help")
+    by_postback = platform.bot_messages(user)[seen + len(by_keyword) :]
+
+    assert by_keyword == by_postback
+    assert by_keyword[0]["type"] == "flex"
+
+
+def test_menu_buttons_post_back_the_documented_actions(platform):
+    user, seen = _follow(platform)
+
+    platform.postback(user, "action=help")
+
+    menu = platform.bot_messages(user)[seen]
+    datas = [b["action"]["data"] for b in menu["contents"]["footer"]["contents"]]
+    assert datas == [
+        f"action={name}" for name in ("bind", "barcode", "points", "stamps", "coupons", "checkin", "tasks", "draw")
+    ]
+
+
+def test_an_unknown_postback_action_gets_the_menu_not_an_error(platform):
+    user, seen = _follow(platform)
+
+    delivery = platform.postback(user, "action=doesNotExist")
+
+    assert delivery.status == 200
+    assert "抱歉，我看不懂這則訊息。請從下方選單選擇想做的事。" in texts(platform.bot_messages(user)[seen:])
+
+
+def test_an_english_user_gets_english_menus(platform):
+    user, seen = _follow(platform, "Amy", "en")
+
+    platform.send_text(user, "help")
+
+    assert any("Tap a button below" in text for text in texts(platform.bot_messages(user)[seen:]))
