@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import ORMExecuteState, Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.app import create_app
 from bot.cli import upgrade_database
-from bot.db import make_engine, make_session_factory
+from bot.db import make_engine
 from bot.queue import huey
 from bot.runtime import Runtime
 from bot.settings import Settings, normalise_database_url
@@ -104,7 +104,15 @@ def platform(app: Flask) -> Any:
 
 
 @pytest.fixture
-def session(runtime: Runtime) -> Iterator[Session]:
-    """A session for a test to look at what the app stored."""
-    with make_session_factory(runtime.engine)() as session:
+def session(database_url: str) -> Iterator[Session]:
+    """A session for a test to look at what the app stored: every query sees the latest commits and takes no
+    locks (autocommit), so the app's own transactions never wait on the test."""
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with Session(engine) as session:
+
+        @event.listens_for(session, "do_orm_execute")
+        def _always_fresh(state: ORMExecuteState) -> None:
+            state.update_execution_options(populate_existing=True)
+
         yield session
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""Rich menus as code: the guest and member menus' areas and actions (images and deployment: see README)."""
