@@ -46,8 +46,8 @@ def bubble(title: str, body: str, buttons: list[dict[str, Any]]) -> dict[str, An
     }
 
 
-def flex(alt_text: str, container: dict[str, Any]) -> FlexMessage:
-    return FlexMessage(altText=alt_text[:400], contents=FlexContainer.from_dict(container))
+def flex(alt_text: str, container: dict[str, Any], quick_reply: QuickReply | None = None) -> FlexMessage:
+    return FlexMessage(altText=alt_text[:400], contents=FlexContainer.from_dict(container), quickReply=quick_reply)
 
 
 def quick_menu(language: str) -> QuickReply:
@@ -87,20 +87,18 @@ def welcome(language: str, brand: str, display_name: str | None, returning: bool
 
 
 def menu(language: str, brand: str) -> list[Message]:
+    """The menu card; its quick replies ride on it because LINE shows them only on a batch's last message."""
     buttons = [postback_button(_(label, language), action) for action, label in MENU_ACTIONS]
     card = bubble(
         _("{brand} 可以幫你做這些事", language, brand=brand),
         _("點選下方按鈕，或輸入關鍵字，例如「會員條碼」、「集點卡」、「簽到」。", language),
         buttons,
     )
-    return [flex(_("功能選單", language), card)]
+    return [flex(_("功能選單", language), card, quick_menu(language))]
 
 
 def not_understood(language: str, brand: str) -> list[Message]:
-    text = TextMessage(
-        text=_("抱歉，我看不懂這則訊息。請從下方選單選擇想做的事。", language),
-        quickReply=quick_menu(language),
-    )
+    text = TextMessage(text=_("抱歉，我看不懂這則訊息。請從下方選單選擇想做的事。", language))
     return [text, *menu(language, brand)]
 
 

@@ -48,7 +48,9 @@ class _SwitchableApp:
         self.app: Flask | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        assert self.app is not None, "no app is being served"
+        if self.app is None:  # a page still polling after its test ended
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"no app is being served"]
         return self.app(environ, start_response)
 
 
