@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +18,7 @@ class Member(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_number: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
+    # E.164 (+886912345678): one phone number, one member.
     phone_e164: Mapped[str | None] = mapped_column(String(20), unique=True)
     birthday: Mapped[date | None]
     tier: Mapped[str] = mapped_column(String(20), default="regular")
@@ -25,7 +26,34 @@ class Member(TimestampMixin, Base):
     # One LINE account to one membership, and the reverse: the unique constraint makes it so.
     line_user_id: Mapped[int | None] = mapped_column(ForeignKey("line_users.id"), unique=True)
     referred_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # Where the member first joined: pos_import, line, counter, api.
+    source: Mapped[str] = mapped_column(String(16), default="line")
+    erased_at: Mapped[datetime | None]
 
     line_user: Mapped[LineUser | None] = relationship()
     home_store: Mapped[Store | None] = relationship()
     referred_by: Mapped[Staff | None] = relationship()
+
+
+class Consent(TimestampMixin, Base):
+    """A member's consent to the terms and privacy notice (Taiwan PDPA), with the versions shown."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    terms_version: Mapped[str] = mapped_column(String(32))
+    privacy_version: Mapped[str] = mapped_column(String(32))
+    marketing_opt_in: Mapped[bool] = mapped_column(default=False)
+    channel: Mapped[str] = mapped_column(String(16))
+
+
+class ErasureRequest(TimestampMixin, Base):
+    """A member's request to delete their personal data, and when it was carried out."""
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    completed_at: Mapped[datetime | None]

@@ -1,0 +1,93 @@
+"""Members: creating, finding, and what a member sees of their own membership."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import LineUser, Member, PointEntry
+
+
+class MemberError(Exception):
+    """A request about a member that cannot be done; `message` is zh-TW text for the person asking."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MemberSummary:
+    member_number: str
+    name: str | None
+    tier: str
+    points: int
+
+
+def new_member_number(session: Session) -> str:
+    """A fresh member number ("M" + 8 digits) not yet used."""
+    while True:
+        number = f"M{secrets.randbelow(10**8):08d}"
+        if session.scalar(select(Member.id).where(Member.member_number == number)) is None:
+            return number
+
+
+def find_by_number(session: Session, member_number: str) -> Member | None:
+    """The member with this member number."""
+    return session.scalars(select(Member).where(Member.member_number == member_number.strip())).one_or_none()
+
+
+def find_by_phone(session: Session, phone_e164: str) -> Member | None:
+    """The member with this (normalised) phone number."""
+    return session.scalars(select(Member).where(Member.phone_e164 == phone_e164)).one_or_none()
+
+
+def member_of(session: Session, line_user: LineUser | None) -> Member | None:
+    """The member a LINE user is bound to, if any."""
+    if line_user is None:
+        return None
+    return session.scalars(select(Member).where(Member.line_user_id == line_user.id)).one_or_none()
+
+
+def points_balance(session: Session, member_id: int) -> int:
+    """The member's points: the sum of their ledger entries."""
+    return int(
+        session.scalar(select(func.coalesce(func.sum(PointEntry.points), 0)).where(PointEntry.member_id == member_id))
+        or 0
+    )
+
+
+def summary(session: Session, member: Member) -> MemberSummary:
+    """Name, number, tier and points, as the member's profile card shows them."""
+    return MemberSummary(member.member_number, member.name, member.tier, points_balance(session, member.id))
+
+
+def create_member(
+    session: Session,
+    *,
+    name: str,
+    phone_e164: str,
+    birthday: date | None,
+    source: str,
+    home_store_id: int | None = None,
+    referred_by_staff_id: int | None = None,
+) -> Member:
+    """Create a member; a phone number that already belongs to a member is refused."""
+    if find_by_phone(session, phone_e164) is not None:
+        raise MemberError("這個手機號碼已經是會員，請改用「綁定既有會員」")
+    member = Member(
+        member_number=new_member_number(session),
+        name=name,
+        phone_e164=phone_e164,
+        birthday=birthday,
+        source=source,
+        home_store_id=home_store_id,
+        referred_by_staff_id=referred_by_staff_id,
+    )
+    session.add(member)
+    session.flush()
+    return member
