@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
+from bot.log_redaction import configure_logging
 from bot.runtime import Runtime, set_runtime
 from bot.settings import Settings
+from bot.sms import build_sms_backend
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
@@ -17,19 +17,28 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or Settings.from_env()
     runtime = runtime or Runtime.build(settings)
     set_runtime(runtime)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.extensions["runtime"] = runtime
+    app.extensions["sms"] = build_sms_backend(settings)
 
+    from bot.web.api_members import bp as api_members_bp
+    from bot.web.bind import bp as bind_bp
     from bot.web.health import bp as health_bp
+    from bot.web.join import bp as join_bp
     from bot.web.webhook import bp as webhook_bp
 
     app.register_blueprint(webhook_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(join_bp)
+    app.register_blueprint(bind_bp)
+    app.register_blueprint(api_members_bp)
     if settings.dev_line_enabled:
         from bot.devline import create_devline_blueprint
+        from bot.web.dev_sms import bp as dev_sms_bp
 
         app.register_blueprint(create_devline_blueprint(settings), url_prefix="/dev/line")
+        app.register_blueprint(dev_sms_bp)
     return app

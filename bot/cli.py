@@ -57,11 +57,13 @@ def worker(workers: int) -> None:
     """Run the task-queue consumer (the Procfile's worker)."""
     from huey.consumer_options import ConsumerConfig
 
+    from bot.log_redaction import configure_logging
     from bot.tasks import huey
 
     # A short poll interval keeps replies quick on the SQLite queue; Redis blocks on its list instead.
     config = ConsumerConfig(workers=workers, worker_type="thread", periodic=True, max_delay=0.5)
     config.setup_logger()
+    configure_logging()
     huey.create_consumer(**config.values).run()
 
 
@@ -72,3 +74,72 @@ def dev(port: int) -> None:
     from bot.app import create_app
 
     create_app().run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+
+
+@main.group("api-keys")
+def api_keys() -> None:
+    """Store keys to the POS API (/api/v1)."""
+
+
+@api_keys.command("create")
+@click.option("--store", "store_code", required=True, help="the store's code, e.g. TPE01")
+@click.option("--name", required=True, help="what the key is for, e.g. 'POS 1'")
+def api_keys_create(store_code: str, name: str) -> None:
+    """Create a key for a store and print it: it is shown this once, only its SHA-256 is kept."""
+    from datetime import UTC, datetime
+
+    from bot.db import make_engine, make_session_factory, transaction
+    from bot.services.api_keys import ApiKeyError, create_api_key
+
+    settings = Settings.from_env()
+    try:
+        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
+            api_key, raw_key = create_api_key(session, store_code=store_code, name=name, now=datetime.now(UTC))
+    except ApiKeyError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"API key {api_key.id} for store {store_code} ({api_key.name}); copy it now, it is not shown again:")
+    click.echo(raw_key)
+
+
+@api_keys.command("revoke")
+@click.argument("key_id", type=int)
+def api_keys_revoke(key_id: int) -> None:
+    """Revoke a key: requests made with it are refused from now on."""
+    from datetime import UTC, datetime
+
+    from bot.db import make_engine, make_session_factory, transaction
+    from bot.services.api_keys import ApiKeyError, revoke_api_key
+
+    settings = Settings.from_env()
+    try:
+        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
+            api_key = revoke_api_key(session, key_id, now=datetime.now(UTC))
+    except ApiKeyError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"API key {api_key.id} ({api_key.name}) revoked")
+
+
+@main.group()
+def members() -> None:
+    """The member programme's data."""
+
+
+@members.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="report what would change and change nothing")
+def members_import(file: Path, dry_run: bool) -> None:
+    """Import members from a POS export (CSV): new members, field updates and points balances, in one transaction."""
+    from datetime import UTC, datetime
+
+    from bot.db import make_engine, make_session_factory, transaction
+    from bot.services.member_import import import_members
+    from bot.services.pos_export import ImportFileError
+
+    settings = Settings.from_env()
+    data = file.read_bytes()
+    try:
+        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
+            report = import_members(session, data, filename=file.name, dry_run=dry_run, now=datetime.now(UTC))
+    except ImportFileError as exc:
+        raise click.ClickException(f"{file.name}: {exc.message}; nothing was imported") from exc
+    click.echo("\n".join(report.lines()))

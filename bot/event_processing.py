@@ -79,3 +79,9 @@ def _record_failure(runtime: Runtime, inbox_id: int, exc: Exception) -> None:
         row.error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= MAX_EVENT_ATTEMPTS:
             row.status = "failed"
+
+
+def event_user(runtime: Runtime, inbox_id: int) -> str | None:
+    """The LINE user id an inbox event came from."""
+    with runtime.sessions() as session:
+        return session.scalar(select(WebhookEvent.line_user_id).where(WebhookEvent.id == inbox_id))

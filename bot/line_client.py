@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from linebot.v3.messaging import (
     ApiClient,
@@ -23,6 +24,7 @@ from urllib3.util.retry import Retry
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_MESSAGES_PER_REQUEST = 5
@@ -77,31 +79,37 @@ class LineClient:
     def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> None:
         """Answer an event with its single-use reply token."""
         request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
-        self._call(self.api.reply_message, request)
+        self._call(lambda: self.api.reply_message(request, _request_timeout=self._timeout))
 
     def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> None:
         """Push to one user; a 409 for a repeated retry key means LINE already accepted it."""
         request = PushMessageRequest.from_dict({"to": to, "messages": messages})
-        self._call_idempotent(self.api.push_message, request, retry_key)
+        self._call_idempotent(
+            lambda: self.api.push_message(request, x_line_retry_key=retry_key, _request_timeout=self._timeout),
+            retry_key,
+        )
 
     def multicast(self, to: list[str], messages: list[dict[str, Any]], retry_key: str) -> None:
         """Send to up to 500 users at once."""
         if not 1 <= len(to) <= MAX_MULTICAST_RECIPIENTS:
             raise ValueError(f"multicast takes 1 to {MAX_MULTICAST_RECIPIENTS} recipients, not {len(to)}")
         request = MulticastRequest.from_dict({"to": to, "messages": messages})
-        self._call_idempotent(self.api.multicast, request, retry_key)
+        self._call_idempotent(
+            lambda: self.api.multicast(request, x_line_retry_key=retry_key, _request_timeout=self._timeout),
+            retry_key,
+        )
 
     def broadcast(self, messages: list[dict[str, Any]], retry_key: str) -> None:
         """Send to every friend of the official account."""
         request = BroadcastRequest.from_dict({"messages": messages})
-        self._call_idempotent(self.api.broadcast, request, retry_key)
+        self._call_idempotent(
+            lambda: self.api.broadcast(request, x_line_retry_key=retry_key, _request_timeout=self._timeout),
+            retry_key,
+        )
 
     def get_profile(self, user_id: str) -> Profile:
         """The user's LINE profile (name, picture, language)."""
-        try:
-            profile = self.api.get_profile(user_id, _request_timeout=self._timeout)
-        except ApiException as exc:
-            raise LineDeliveryError(exc.status or 0, str(exc.body)) from exc
+        profile = self._call(lambda: self.api.get_profile(user_id, _request_timeout=self._timeout))
         return Profile(
             user_id=profile.user_id,
             display_name=profile.display_name,
@@ -111,28 +119,28 @@ class LineClient:
 
     def issue_link_token(self, user_id: str) -> str:
         """A single-use account-link token, valid for 10 minutes."""
+        return str(self._call(lambda: self.api.issue_link_token(user_id, _request_timeout=self._timeout)).link_token)
+
+    def link_rich_menu(self, user_id: str, rich_menu_id: str) -> None:
+        """Show this rich menu to this user (a per-user menu wins over the default)."""
+        self._call(lambda: self.api.link_rich_menu_id_to_user(user_id, rich_menu_id, _request_timeout=self._timeout))
+
+    def unlink_rich_menu(self, user_id: str) -> None:
+        """Take the per-user menu away so the default menu shows again."""
+        self._call(lambda: self.api.unlink_rich_menu_id_from_user(user_id, _request_timeout=self._timeout))
+
+    def _call(self, send: Callable[[], T]) -> T:
         try:
-            return str(self.api.issue_link_token(user_id, _request_timeout=self._timeout).link_token)
+            return send()
         except ApiException as exc:
             raise LineDeliveryError(exc.status or 0, str(exc.body)) from exc
         except HTTPError as exc:
             raise LineDeliveryError(0, f"LINE unreachable: {exc}") from exc
 
-    def _call(self, method: Any, request: Any) -> None:
+    def _call_idempotent(self, send: Callable[[], object], retry_key: str) -> None:
         try:
-            method(request, _request_timeout=self._timeout)
-        except ApiException as exc:
-            raise LineDeliveryError(exc.status or 0, str(exc.body)) from exc
-        except HTTPError as exc:
-            raise LineDeliveryError(0, f"LINE unreachable: {exc}") from exc
-
-    def _call_idempotent(self, method: Any, request: Any, retry_key: str) -> None:
-        try:
-            method(request, x_line_retry_key=retry_key, _request_timeout=self._timeout)
-        except ApiException as exc:
-            if exc.status == 409:
-                log.info("LINE already accepted retry key %s", retry_key)
-                return
-            raise LineDeliveryError(exc.status or 0, str(exc.body)) from exc
-        except HTTPError as exc:
-            raise LineDeliveryError(0, f"LINE unreachable: {exc}") from exc
+            self._call(send)
+        except LineDeliveryError as exc:
+            if exc.status != 409:
+                raise
+            log.info("LINE already accepted retry key %s", retry_key)

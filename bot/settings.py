@@ -21,6 +21,7 @@ REQUIRED_IN_PRODUCTION = (
     "DATABASE_URL",
     "PUBLIC_BASE_URL",
 )
+SMS_BACKENDS = ("dev", "http")
 
 
 class ConfigurationError(RuntimeError):
@@ -53,6 +54,10 @@ class Settings:
     brand_name: str = "OMO 烘焙坊"
     dev_line_enabled: bool = False
     huey_immediate: bool = False
+    sms_backend: str = "dev"
+    sms_http_url: str = ""
+    sms_http_token: str = ""
+    welcome_points: int = 0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -76,6 +81,17 @@ class Settings:
             ZoneInfo(timezone)
         except (KeyError, ValueError) as exc:
             raise ConfigurationError(f"TIMEZONE {timezone!r} is not a known time zone") from exc
+        sms_backend = env.get("SMS_BACKEND") or ("http" if app_env == "production" else "dev")
+        if sms_backend not in SMS_BACKENDS:
+            raise ConfigurationError(f"SMS_BACKEND must be dev or http, not {sms_backend!r}")
+        if app_env == "production" and sms_backend == "dev":
+            raise ConfigurationError("SMS_BACKEND=dev only logs the codes; production needs SMS_BACKEND=http")
+        try:
+            welcome_points = int(env.get("WELCOME_POINTS") or 0)
+        except ValueError as exc:
+            raise ConfigurationError("WELCOME_POINTS must be a whole number of points") from exc
+        if welcome_points < 0:
+            raise ConfigurationError("WELCOME_POINTS cannot be negative")
         return cls(
             app_env=app_env,
             line_channel_secret=env.get("LINE_CHANNEL_SECRET") or DEV_CHANNEL_SECRET,
@@ -89,6 +105,10 @@ class Settings:
             brand_name=env.get("BRAND_NAME", "OMO 烘焙坊"),
             dev_line_enabled=dev_line_enabled,
             huey_immediate=env.get("HUEY_IMMEDIATE", "") == "1",
+            sms_backend=sms_backend,
+            sms_http_url=env.get("SMS_HTTP_URL", ""),
+            sms_http_token=env.get("SMS_HTTP_TOKEN", ""),
+            welcome_points=welcome_points,
         )
 
     @property

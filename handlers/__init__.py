@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from linebot.v3.webhooks import Event, FollowEvent, MessageEvent, PostbackEvent, UnfollowEvent
+from linebot.v3.webhooks import AccountLinkEvent, Event, FollowEvent, MessageEvent, PostbackEvent, UnfollowEvent
 
 from handlers import actions as _actions  # noqa: F401  (registers the action handlers)
+from handlers import membership as _membership  # noqa: F401
+from handlers.account_link import on_account_link
 from handlers.context import HandlerContext, Replies
 from handlers.events import on_follow, on_postback, on_text, on_unfollow
 
@@ -16,6 +18,7 @@ EVENT_HANDLERS: dict[type[Event], Callable[[HandlerContext, Any], Replies]] = {
     UnfollowEvent: on_unfollow,
     MessageEvent: on_text,
     PostbackEvent: on_postback,
+    AccountLinkEvent: on_account_link,
 }
 
 

@@ -54,10 +54,14 @@ def on_unfollow(ctx: HandlerContext, event: UnfollowEvent) -> Replies:
 def on_text(ctx: HandlerContext, event: MessageEvent) -> Replies:
     if not isinstance(event.message, TextMessageContent):
         return messages.not_understood(ctx.language, ctx.settings.brand_name)
-    name = action_for_text(event.message.text)
-    if name is None:
+    found = action_for_text(event.message.text)
+    if found is None:
         return messages.not_understood(ctx.language, ctx.settings.brand_name)
-    return ACTIONS[name](ctx, {"action": name})
+    name, params = found
+    handler = ACTIONS.get(name)
+    if handler is None:
+        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+    return handler(ctx, params)
 
 
 def on_postback(ctx: HandlerContext, event: PostbackEvent) -> Replies:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
@@ -37,6 +38,12 @@ KEYWORDS: dict[str, str] = {
     "抽獎": "draw",
     "幸運抽獎": "draw",
     "draw": "draw",
+    "會員資料": "profile",
+    "我的會員": "profile",
+    "profile": "profile",
+    "解除綁定": "unbind",
+    "unbind": "unbind",
+    "刪除我的資料": "erase",
     "選單": "help",
     "說明": "help",
     "help": "help",
@@ -56,8 +63,23 @@ def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
     return register
 
 
-def action_for_text(text: str) -> str | None:
-    return KEYWORDS.get(text.strip().lower())
+# Texts that carry a value: "綁定 123456" (a counter bind code).
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^(?:綁定|bind)\s*(?P<code>\d{6})$", re.IGNORECASE), "bind_code"),
+)
+
+
+def action_for_text(text: str) -> tuple[str, dict[str, str]] | None:
+    """The action a typed text asks for, with the values it carries."""
+    cleaned = text.strip()
+    name = KEYWORDS.get(cleaned.lower())
+    if name is not None:
+        return name, {"action": name}
+    for pattern, pattern_action in PATTERNS:
+        match = pattern.match(cleaned)
+        if match:
+            return pattern_action, {"action": pattern_action, **match.groupdict()}
+    return None
 
 
 def parse_postback(data: str) -> tuple[str | None, dict[str, str]]:

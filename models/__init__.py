@@ -1,10 +1,18 @@
 """SQLAlchemy 2.0 typed models, one module per domain, sharing one metadata."""
 
 from models.base import Base
-from models.binding import AccountLinkNonce, ApiKey, BindCode, BindingAudit, LinkToken, PhoneVerification
+from models.binding import (
+    AccountLinkNonce,
+    ApiKey,
+    BindCode,
+    BindCodeFailure,
+    BindingAudit,
+    LinkToken,
+    PhoneVerification,
+)
 from models.ledger import PointEntry
-from models.line import LineUser
-from models.membership import Consent, ErasureRequest, Member
+from models.line import LineUser, RichMenuDeployment
+from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
 from models.store import Staff, Store
 
@@ -13,15 +21,18 @@ __all__ = [
     "ApiKey",
     "Base",
     "BindCode",
+    "BindCodeFailure",
     "BindingAudit",
     "Consent",
     "ErasureRequest",
     "LineUser",
     "LinkToken",
     "Member",
+    "MemberImport",
     "OutboundMessage",
     "PhoneVerification",
     "PointEntry",
+    "RichMenuDeployment",
     "Staff",
     "Store",
     "WebhookEvent",

@@ -101,3 +101,12 @@ class ApiKey(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     revoked_at: Mapped[datetime | None]
+
+
+class BindCodeFailure(TimestampMixin, Base):
+    """A wrong bind code typed by a LINE user: five within 10 minutes and further tries are refused for a while."""
+
+    __tablename__ = "bind_code_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_user_id: Mapped[int] = mapped_column(ForeignKey("line_users.id"), index=True)

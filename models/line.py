@@ -21,9 +21,20 @@ class LineUser(TimestampMixin, Base):
     is_blocked: Mapped[bool] = mapped_column(default=False)
     followed_at: Mapped[datetime | None]
     blocked_at: Mapped[datetime | None]
-    # Which rich menu the user should see: "guest" or "member".
+    # Which rich menu the user should see ("guest" or "member"), and the LINE rich menu id last linked to them.
     rich_menu_state: Mapped[str] = mapped_column(String(16), default="guest")
+    applied_rich_menu_id: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def prefers_english(self) -> bool:
         return bool(self.language) and not str(self.language).lower().startswith("zh")
+
+
+class RichMenuDeployment(TimestampMixin, Base):
+    """The LINE rich menu currently deployed for each menu state; guest is LINE's default menu."""
+
+    __tablename__ = "rich_menu_deployments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), unique=True)
+    line_rich_menu_id: Mapped[str] = mapped_column(String(64))

@@ -57,3 +57,14 @@ class ErasureRequest(TimestampMixin, Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     completed_at: Mapped[datetime | None]
+
+
+class MemberImport(TimestampMixin, Base):
+    """A POS export applied by `omo members import`: the same file (by SHA-256) is applied once."""
+
+    __tablename__ = "member_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    rows: Mapped[int]

@@ -73,7 +73,16 @@ def unbind(
     line_user = member.line_user
     if line_user is None:
         raise BindingRefused("此會員尚未綁定 LINE 帳號")
-    member.line_user_id = None
+    # Conditional, like bind: of two concurrent unbinds only one changes the row and writes the audit entry.
+    released = session.execute(
+        update(Member)
+        .where(Member.id == member.id, Member.line_user_id == line_user.id)
+        .values(line_user_id=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not released:
+        raise BindingRefused("此會員尚未綁定 LINE 帳號")
+    session.refresh(member)
     line_user.rich_menu_state = "guest"
     session.flush()
     _audit(session, member, line_user, "unbind", channel, at, staff_id, store_id)

@@ -190,9 +190,23 @@ def upgrade() -> None:
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source", sa.String(length=16), nullable=False, server_default="line"))
         batch_op.add_column(sa.Column("erased_at", models.base.UTCDateTime(timezone=True), nullable=True))
+    op.create_table(
+        "rich_menu_deployments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("line_rich_menu_id", sa.String(length=64), nullable=False),
+        sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rich_menu_deployments")),
+        sa.UniqueConstraint("state", name=op.f("uq_rich_menu_deployments_state")),
+    )
+    with op.batch_alter_table("line_users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("applied_rich_menu_id", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("line_users", schema=None) as batch_op:
+        batch_op.drop_column("applied_rich_menu_id")
+    op.drop_table("rich_menu_deployments")
 
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_column("erased_at")

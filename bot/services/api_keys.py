@@ -1,0 +1,64 @@
+"""Store API keys: random secrets shown once, kept only as SHA-256, one store per key."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ApiKey, Store
+
+
+class ApiKeyError(Exception):
+    """The key cannot be created or revoked; `message` says why (for the operator)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def hash_key(raw_key: str) -> str:
+    """The SHA-256 (hex) under which a key is stored and looked up."""
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(session: Session, *, store_code: str, name: str, now: datetime) -> tuple[ApiKey, str]:
+    """Create a key for the store with this code; returns the row and the key itself, which is never stored."""
+    store = session.scalars(select(Store).where(Store.code == store_code.strip())).one_or_none()
+    if store is None:
+        raise ApiKeyError(f"no store with code {store_code!r}")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ApiKeyError("a key needs a name of 1 to 100 characters")
+    raw_key = secrets.token_urlsafe(32)
+    api_key = ApiKey(store_id=store.id, name=name, key_hash=hash_key(raw_key), created_at=now)
+    session.add(api_key)
+    session.flush()
+    return api_key, raw_key
+
+
+def revoke_api_key(session: Session, key_id: int, *, now: datetime) -> ApiKey:
+    """Revoke a key: requests made with it are refused from now on. Revoking twice keeps the first time."""
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise ApiKeyError(f"no API key with id {key_id}")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = now
+        session.flush()
+    return api_key
+
+
+def store_for_key(session: Session, raw_key: str | None) -> Store | None:
+    """The store whose live key this is; None for a missing, unknown or revoked key.
+
+    The key is looked up by its SHA-256, so no stored secret is ever compared byte by byte with what was sent.
+    """
+    if not raw_key:
+        return None
+    api_key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(raw_key))).one_or_none()
+    if api_key is None or api_key.revoked_at is not None:
+        return None
+    return session.get(Store, api_key.store_id)

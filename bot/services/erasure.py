@@ -1,0 +1,48 @@
+"""Leaving the programme: a member's personal data is erased; the points ledger stays for the brand's accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot.services.binding import unbind
+from bot.services.members import MemberError
+from models import ErasureRequest, Member, PhoneVerification
+
+ERASURE_CHANNELS = ("chat", "api")
+
+
+def request_erasure(
+    session: Session,
+    member: Member,
+    channel: str,
+    now: datetime,
+    *,
+    staff_id: int | None = None,
+    store_id: int | None = None,
+) -> ErasureRequest:
+    """Erase a member's personal data now and record the request as completed; returns the request.
+
+    The LINE account is unbound (audited on `channel`), name, phone and birthday are cleared and `erased_at` set,
+    and codes sent to the phone are deleted. The member number and the points ledger are kept. A member already
+    erased raises MemberError and nothing new is recorded.
+    """
+    assert channel in ERASURE_CHANNELS, channel
+    # Lock the member so that two requests at once erase (and record) once.
+    session.refresh(member, with_for_update=True)
+    if member.erased_at is not None:
+        raise MemberError("此會員資料已刪除")
+    if member.line_user_id is not None:
+        unbind(session, member, channel=channel, at=now, staff_id=staff_id, store_id=store_id)
+    if member.phone_e164 is not None:
+        session.execute(delete(PhoneVerification).where(PhoneVerification.phone_e164 == member.phone_e164))
+    member.name = None
+    member.phone_e164 = None
+    member.birthday = None
+    member.erased_at = now
+    request = ErasureRequest(member_id=member.id, channel=channel, completed_at=now, created_at=now)
+    session.add(request)
+    session.flush()
+    return request

@@ -1,0 +1,81 @@
+"""Joining from LINE: a new member, bound to the LINE user, with their consent and an optional welcome reward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from bot.services.binding import bind
+from bot.services.members import MemberError, create_member, find_by_phone, member_of
+from models import Consent, LineUser, Member, PointEntry
+
+# The versions of the terms and the privacy notice the join page shows; change them with the texts.
+TERMS_VERSION = "2026-01"
+PRIVACY_VERSION = "2026-01"
+
+ALREADY_BOUND = "你的 LINE 帳號已綁定會員，不需要再加入"
+PHONE_TAKEN = "這個手機號碼已經是會員，請改用「綁定既有會員」"
+
+
+class PhoneTaken(MemberError):
+    """The phone already belongs to a member: they should bind that membership instead of joining again."""
+
+    def __init__(self) -> None:
+        super().__init__(PHONE_TAKEN)
+
+
+@dataclass(frozen=True)
+class JoinForm:
+    """What the shopper typed, already checked and normalised."""
+
+    name: str
+    phone_e164: str
+    birthday: date | None
+    marketing_opt_in: bool
+
+
+def join_with_line(
+    session: Session,
+    line_user: LineUser,
+    form: JoinForm,
+    *,
+    now: datetime,
+    welcome_points: int = 0,
+) -> Member:
+    """Create the member, bind them to the LINE user and record their consent, all in the caller's transaction.
+
+    Refused (MemberError, zh-TW) when the LINE user is already bound; PhoneTaken when the phone is a member's.
+    With `welcome_points` > 0 the new member gets them once, as a campaign entry in the ledger.
+    """
+    if member_of(session, line_user) is not None:
+        raise MemberError(ALREADY_BOUND)
+    if find_by_phone(session, form.phone_e164) is not None:
+        raise PhoneTaken()
+    member = create_member(session, name=form.name, phone_e164=form.phone_e164, birthday=form.birthday, source="line")
+    bind(session, member, line_user, channel="line_page", at=now)
+    session.add(
+        Consent(
+            member_id=member.id,
+            terms_version=TERMS_VERSION,
+            privacy_version=PRIVACY_VERSION,
+            marketing_opt_in=form.marketing_opt_in,
+            channel="line_page",
+            created_at=now,
+        )
+    )
+    if welcome_points > 0:
+        session.add(
+            PointEntry(
+                member_id=member.id,
+                kind="earn",
+                points=welcome_points,
+                reason="入會禮",
+                channel="campaign",
+                idempotency_key=f"welcome:{member.id}",
+                created_at=now,
+            )
+        )
+    session.flush()
+    return member

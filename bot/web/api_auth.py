@@ -1,0 +1,78 @@
+"""The POS API's door: `Authorization: Bearer <store key>`, and the JSON errors every /api/v1 view answers with."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import ParamSpec
+
+from flask import current_app, g, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from bot.db import transaction
+from bot.runtime import Runtime
+from bot.services.api_keys import store_for_key
+from models import Store
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+
+UNAUTHORIZED_MESSAGE = "未提供有效的 API 金鑰（缺少、錯誤或已停用）"
+UNAUTHORIZED_MESSAGE_EN = "The API key is missing, unknown or revoked."
+
+
+def api_error(status: int, error: str, message: str, message_en: str | None = None) -> tuple[Response, int]:
+    """A JSON error: a machine-readable `error`, a zh-TW `message` for the clerk, and English when we have it."""
+    body = {"error": error, "message": message}
+    if message_en:
+        body["message_en"] = message_en
+    return jsonify(body), status
+
+
+def _bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Let the view run only with a live store key; the key's store is then `current_store()`.
+
+    A missing, unknown or revoked key gets 401 and the view never runs, so nothing is changed.
+    """
+
+    def decorator(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
+            runtime: Runtime = current_app.extensions["runtime"]
+            raw_key = _bearer_token(request.headers.get("Authorization"))
+            with transaction(runtime.sessions) as session:
+                store = store_for_key(session, raw_key)
+            if store is None:
+                log.warning("POS API request refused: %s key (%s)", "no" if raw_key is None else "bad", request.path)
+                response, status = api_error(
+                    401,
+                    "unauthorized",
+                    "未提供有效的 API 金鑰（缺少、錯誤或已停用）",
+                    "The API key is missing, unknown or revoked.",
+                )
+                response.headers["WWW-Authenticate"] = 'Bearer realm="omo-pos"'
+                return response, status
+            g.api_store = store
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def current_store() -> Store:
+    """The store whose key authorised this request (inside a view under `require_store_key()`)."""
+    store: Store = g.api_store
+    return store

@@ -1,0 +1,182 @@
+"""/members/bind: an existing member proves their phone with an SMS code, then LINE's account-link dialog binds."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, redirect, request
+from werkzeug.wrappers import Response
+
+from bot.db import transaction
+from bot.services.account_link import AccountLinkRefused, check_link_token, start_account_link
+from bot.services.members import MemberError
+from bot.services.phones import InvalidPhoneNumber, mask_phone, normalise_phone
+from bot.services.verification import (
+    TOO_MANY_FOR_PHONE,
+    TOO_MANY_FOR_USER,
+    VerificationRefused,
+    request_code,
+    verify_code,
+)
+from bot.settings import Settings
+from bot.sms import SmsBackend, SmsDeliveryError, verification_text
+from bot.web.links import sign_link
+from bot.web.pages import (
+    FORM_EXPIRED,
+    Notice,
+    PageRefused,
+    csrf_is_valid,
+    notice,
+    now,
+    read_page_link,
+    refused_page,
+    render,
+    runtime,
+    shopper,
+)
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("bind", __name__, url_prefix="/members")
+
+LINE_ACCOUNT_LINK_DIALOG = "https://access.line.me/dialog/bot/accountLink"
+CODE_STEP = "bind-code"
+
+LINK_INVALID = "連結無效，請回到 LINE 重新開啟"
+PHONE_INVALID = "請填寫正確的手機號碼，例如 0912-345-678"
+CODE_SENT_IF_MEMBER = "如果此號碼是會員，您會收到簡訊驗證碼"
+SMS_FAILED = "簡訊暫時無法送出，請稍後再試"
+
+
+@dataclass(frozen=True)
+class BindPage:
+    """The signed link's LINE user and the LINE link token it carries."""
+
+    token: str
+    line_user_id: str
+    link_token: str
+
+
+def dialog_url(settings: Settings, link_token: str, nonce: str) -> str:
+    """LINE's account-link dialog (or the local LINE platform's stand-in of it) for this link token and nonce."""
+    base = LINE_ACCOUNT_LINK_DIALOG
+    if settings.dev_line_enabled:
+        base = f"{settings.public_base_url}/dev/line/dialog/bot/accountLink"
+    return f"{base}?{urlencode({'linkToken': link_token, 'nonce': nonce})}"
+
+
+@bp.get("/bind")
+def bind_page() -> tuple[str, int]:
+    try:
+        page = _open(request.args.get("t", ""))
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    return _phone_form(page, {})
+
+
+@bp.post("/bind/code")
+def send_code() -> tuple[str, int]:
+    """Step 1: the phone. A code is texted only to a member's phone, but every number gets the same answer."""
+    try:
+        page = _open(request.form.get("t", ""))
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    if not csrf_is_valid(request.form.get("csrf_token")):
+        return _phone_form(page, {"form": notice(FORM_EXPIRED)}, 400)
+    try:
+        phone = normalise_phone(request.form.get("phone", ""))
+    except InvalidPhoneNumber:
+        return _phone_form(page, {"phone": notice(PHONE_INVALID)}, 422)
+    settings = runtime().settings
+    try:
+        with transaction(runtime().sessions) as session:
+            line_user = shopper(session, page.line_user_id)
+            issued = request_code(
+                session, secret_key=settings.secret_key, line_user=line_user, phone_e164=phone, now=now()
+            )
+            verification_id = issued.verification.id
+    except VerificationRefused as refused:
+        status = 429 if refused.message in (TOO_MANY_FOR_PHONE, TOO_MANY_FOR_USER) else 422
+        return _phone_form(page, {"phone": notice(refused.message, **refused.params)}, status)
+    if issued.code is not None:
+        try:
+            _sms().send(phone, verification_text(settings.brand_name, issued.code))
+        except SmsDeliveryError as exc:
+            log.error("one-time code %s not sent: %s", verification_id, exc)
+            return _phone_form(page, {"form": notice(SMS_FAILED)}, 503)
+    step = sign_link(settings, CODE_STEP, {"u": page.line_user_id, "v": verification_id})
+    return _code_form(page, step, mask_phone(phone), {})
+
+
+@bp.post("/bind/verify")
+def verify() -> Response | tuple[str, int]:
+    """Step 2: the code. Right, and the shopper goes to LINE's dialog with a nonce naming their membership."""
+    try:
+        page = _open(request.form.get("t", ""))
+        step = read_page_link(CODE_STEP, request.form.get("v", ""))
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    masked = str(request.form.get("masked", ""))[:20]
+    if not csrf_is_valid(request.form.get("csrf_token")):
+        return _code_form(page, request.form.get("v", ""), masked, {"form": notice(FORM_EXPIRED)}, 400)
+    if step.get("u") != page.line_user_id or not isinstance(step.get("v"), int):
+        # A code step signed for another LINE user's page: refuse, without trying the code.
+        log.warning("a code step for another LINE user was posted to a bind page")
+        return refused_page(PageRefused(403, notice(LINK_INVALID)))
+    settings, refusal_notice = runtime().settings, None
+    try:
+        with transaction(runtime().sessions) as session:
+            line_user = shopper(session, page.line_user_id)
+            try:
+                verification = verify_code(
+                    session,
+                    secret_key=settings.secret_key,
+                    verification_id=step["v"],
+                    line_user=line_user,
+                    code=request.form.get("code", ""),
+                    now=now(),
+                )
+            except VerificationRefused as refused:
+                # Committed on purpose: the wrong try counts against the code.
+                refusal_notice = notice(refused.message, **refused.params)
+            else:
+                nonce = start_account_link(session, line_user, verification, now()).nonce
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    except AccountLinkRefused as refused:
+        return refused_page(PageRefused(409, notice(refused.message)))
+    if refusal_notice is not None:
+        return _code_form(page, request.form.get("v", ""), masked, {"code": refusal_notice}, 422)
+    return redirect(dialog_url(settings, page.link_token, nonce), code=302)
+
+
+def _open(token: str) -> BindPage:
+    """The bind page's LINE user and link token, if the signed link and the link token are both still good."""
+    payload = read_page_link("bind", token)
+    line_user_id, link_token = payload.get("u"), payload.get("lt")
+    if not isinstance(line_user_id, str) or not isinstance(link_token, str):
+        raise PageRefused(400, notice(LINK_INVALID))
+    with runtime().sessions() as session:
+        line_user = shopper(session, line_user_id)
+        try:
+            check_link_token(session, line_user, link_token, now())
+        except MemberError as refused:
+            raise PageRefused(410, notice(refused.message)) from refused
+    return BindPage(token, line_user_id, link_token)
+
+
+def _sms() -> SmsBackend:
+    backend: SmsBackend = current_app.extensions["sms"]
+    return backend
+
+
+def _phone_form(page: BindPage, errors: dict[str, Notice], status: int = 200) -> tuple[str, int]:
+    return render("members/bind_phone.html", status, token=page.token, values=request.form, errors=errors)
+
+
+def _code_form(page: BindPage, step: str, masked: str, errors: dict[str, Notice], status: int = 200) -> tuple[str, int]:
+    context: dict[str, Any] = {"token": page.token, "step": step, "masked": masked, "errors": errors}
+    return render("members/bind_code.html", status, sent=notice(CODE_SENT_IF_MEMBER), **context)

@@ -1,0 +1,99 @@
+"""What the shopper's pages (join, bind) share: the signed link, CSRF, bilingual notices and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app, render_template
+from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
+from sqlalchemy.orm import Session
+
+from bot.i18n import _
+from bot.runtime import Runtime
+from bot.services.line_users import find_line_user
+from bot.services.members import member_of
+from bot.web.links import LinkInvalid, read_link
+from models import LineUser
+
+BACK_TO_LINE_URL = "https://line.me/R/"
+
+NOT_A_FRIEND = "請先在 LINE 加入官方帳號好友，再開啟這個連結"
+ALREADY_A_MEMBER = "你的 LINE 帳號已綁定會員，不需要再加入或綁定"
+FORM_EXPIRED = "頁面已逾時，請重新送出"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message shown in zh-TW with its English under it."""
+
+    zh: str
+    en: str
+
+
+def notice(msgid: str, **params: Any) -> Notice:
+    """A zh-TW msgid (with its placeholders filled) in both languages."""
+    return Notice(_(msgid, "zh-TW", **params), _(msgid, "en", **params))
+
+
+class PageRefused(Exception):
+    """The page cannot go on: show `notice` with this HTTP status."""
+
+    def __init__(self, status: int, notice: Notice) -> None:
+        super().__init__(notice.zh)
+        self.status = status
+        self.notice = notice
+
+
+def runtime() -> Runtime:
+    found: Runtime = current_app.extensions["runtime"]
+    return found
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_page_link(purpose: str, token: str) -> dict[str, Any]:
+    """The payload of the page's signed link; a forged, altered or expired one is refused (400)."""
+    try:
+        return read_link(runtime().settings, purpose, token)
+    except LinkInvalid as exc:
+        raise PageRefused(400, notice(exc.message)) from exc
+
+
+def shopper(session: Session, line_user_id: str) -> LineUser:
+    """The LINE user the page is for: a friend of the account with no membership yet."""
+    line_user = find_line_user(session, line_user_id)
+    if line_user is None:
+        raise PageRefused(404, notice(NOT_A_FRIEND))
+    if member_of(session, line_user) is not None:
+        raise PageRefused(409, notice(ALREADY_A_MEMBER))
+    return line_user
+
+
+def csrf_is_valid(token: str | None) -> bool:
+    """Whether a posted form carries the CSRF token this browser was given (Flask-WTF, signed and timed)."""
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        return False
+    return True
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    """Render a page with the brand, a fresh CSRF token and the way back to LINE."""
+    html = render_template(
+        template,
+        brand=runtime().settings.brand_name,
+        csrf_token=generate_csrf(),
+        back_to_line=BACK_TO_LINE_URL,
+        **context,
+    )
+    return html, status
+
+
+def refused_page(refusal: PageRefused) -> tuple[str, int]:
+    """The dead-end page: what went wrong, in both languages, and a link back to LINE."""
+    return render("members/message.html", refusal.status, notice=refusal.notice)

@@ -1,0 +1,119 @@
+"""Chat messages about the shopper's membership: invitation to join or bind, profile card, confirmations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linebot.v3.messaging import Message, TemplateMessage, TextMessage
+
+from bot.i18n import _
+from bot.services.members import MemberSummary
+from handlers.messages import bubble, flex, postback_button
+
+TIER_LABELS = {"regular": "一般會員", "silver": "銀卡會員", "gold": "金卡會員"}
+
+
+def uri_button(label: str, uri: str, style: str = "secondary") -> dict[str, Any]:
+    return {"type": "button", "style": style, "height": "sm", "action": {"type": "uri", "label": label, "uri": uri}}
+
+
+def invitation(language: str, brand: str, join_url: str, bind_url: str | None) -> list[Message]:
+    """For a LINE user who is not a member: join, bind an existing membership, or use a counter code."""
+    buttons = [uri_button(_("加入會員", language), join_url, style="primary")]
+    if bind_url:
+        buttons.append(uri_button(_("綁定既有會員", language), bind_url))
+    card = bubble(
+        _("加入 {brand} 會員", language, brand=brand),
+        _(
+            "新朋友請選「加入會員」；已經是門市或網路商店的會員，請選「綁定既有會員」。"
+            "也可以請門市人員提供綁定碼，在這裡輸入「綁定 123456」。",
+            language,
+        ),
+        buttons,
+    )
+    return [flex(_("加入或綁定會員", language), card)]
+
+
+def profile(language: str, brand: str, member: MemberSummary) -> list[Message]:
+    """The member's card: name, number, tier, points, and where to go next."""
+    rows = [
+        (_("會員編號", language), member.member_number),
+        (_("等級", language), _(TIER_LABELS.get(member.tier, member.tier), language)),
+        (_("點數", language), f"{member.points:,}"),
+    ]
+    card: dict[str, Any] = {
+        "type": "bubble",
+        "header": {
+            "type": "box",
+            "layout": "vertical",
+            "backgroundColor": "#06C755",
+            "contents": [
+                {"type": "text", "text": brand, "color": "#FFFFFF", "size": "sm"},
+                {
+                    "type": "text",
+                    "text": _("{name}，您好", language, name=member.name or _("會員", language)),
+                    "color": "#FFFFFF",
+                    "weight": "bold",
+                    "size": "lg",
+                    "wrap": True,
+                },
+            ],
+        },
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                {
+                    "type": "box",
+                    "layout": "horizontal",
+                    "contents": [
+                        {"type": "text", "text": label, "size": "sm", "color": "#888888", "flex": 2},
+                        {"type": "text", "text": value, "size": "sm", "weight": "bold", "align": "end", "flex": 3},
+                    ],
+                }
+                for label, value in rows
+            ],
+        },
+        "footer": {
+            "type": "box",
+            "layout": "vertical",
+            "spacing": "sm",
+            "contents": [
+                postback_button(_("會員條碼", language), "barcode", style="primary"),
+                postback_button(_("集點卡", language), "stamps"),
+                postback_button(_("優惠券", language), "coupons"),
+                postback_button(_("解除綁定", language), "unbind"),
+            ],
+        },
+    }
+    return [flex(_("我的會員資料", language), card)]
+
+
+def confirm(language: str, text: str, yes_label: str, yes_data: str) -> list[Message]:
+    """A yes/no question; "no" leads back to the profile."""
+    return [
+        TemplateMessage.from_dict(
+            {
+                "type": "template",
+                "altText": text[:400],
+                "template": {
+                    "type": "confirm",
+                    "text": text[:240],
+                    "actions": [
+                        {"type": "postback", "label": yes_label, "data": yes_data, "displayText": yes_label},
+                        {
+                            "type": "postback",
+                            "label": _("取消", language),
+                            "data": "action=profile",
+                            "displayText": _("取消", language),
+                        },
+                    ],
+                },
+            }
+        )
+    ]
+
+
+def text(message: str) -> list[Message]:
+    return [TextMessage(text=message)]

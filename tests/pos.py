@@ -1,0 +1,129 @@
+"""Helpers for the POS API tests: a store with clerks and a key, members, LINE users, and the OpenAPI check."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.db import transaction
+from bot.services.api_keys import create_api_key
+from models import LineUser, Member, PointEntry, Staff, Store
+
+SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "pos-api.yaml"
+SPEC_URI = "urn:omo:pos-api"
+
+
+@dataclass(frozen=True)
+class Shop:
+    """Two stores: TPE01 (clerks C001 and C002, the latter gone) with a key, and KHH01 (clerk K001)."""
+
+    store_id: int
+    other_store_id: int
+    clerk_id: int
+    key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def open_shop(sessions: sessionmaker[Session]) -> Shop:
+    with transaction(sessions) as session:
+        store = Store(code="TPE01", name="台北信義店")
+        other = Store(code="KHH01", name="高雄巨蛋店")
+        session.add_all([store, other])
+        session.flush()
+        clerk = Staff(code="C001", name="王小美", store_id=store.id)
+        session.add_all(
+            [
+                clerk,
+                Staff(code="C002", name="陳大文", store_id=store.id, is_active=False),
+                Staff(code="K001", name="李小龍", store_id=other.id),
+            ]
+        )
+        session.flush()
+        _, key = create_api_key(session, store_code="TPE01", name="POS 1", now=datetime.now(UTC))
+        return Shop(store_id=store.id, other_store_id=other.id, clerk_id=clerk.id, key=key)
+
+
+def make_member(
+    sessions: sessionmaker[Session],
+    number: str = "M000001",
+    *,
+    name: str | None = "林怡君",
+    phone: str | None = "+886912345678",
+    birthday: date | None = date(1990, 3, 14),
+    points: int = 0,
+    line_user: LineUser | None = None,
+) -> Member:
+    with transaction(sessions) as session:
+        member = Member(
+            member_number=number,
+            name=name,
+            phone_e164=phone,
+            birthday=birthday,
+            line_user_id=line_user.id if line_user else None,
+        )
+        session.add(member)
+        session.flush()
+        if points:
+            session.add(
+                PointEntry(
+                    member_id=member.id,
+                    kind="earn",
+                    points=points,
+                    reason="消費",
+                    channel="pos",
+                    idempotency_key=f"test:{number}:{uuid.uuid4()}",
+                )
+            )
+        return member
+
+
+def make_line_user(sessions: sessionmaker[Session], name: str = "阿明") -> LineUser:
+    with transaction(sessions) as session:
+        user = LineUser(line_user_id="U" + uuid.uuid4().hex, display_name=name)
+        session.add(user)
+        session.flush()
+        return user
+
+
+@cache
+def openapi_spec() -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return spec
+
+
+def _pointer(*parts: str) -> str:
+    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def assert_matches_openapi(response: Any, path: str, method: str) -> None:
+    """The response's status is documented for this operation and its JSON body validates against the schema."""
+    spec = openapi_spec()
+    responses = spec["paths"][path][method]["responses"]
+    status = str(response.status_code)
+    assert status in responses, f"{method.upper()} {path} answered {status}, which pos-api.yaml does not document"
+    documented = responses[status]
+    pointer = ("paths", path, method, "responses", status)
+    if "$ref" in documented:
+        name = documented["$ref"].rsplit("/", 1)[1]
+        documented = spec["components"]["responses"][name]
+        pointer = ("components", "responses", name)
+    assert response.mimetype == "application/json"
+    assert "application/json" in documented["content"]
+    registry: Registry[Any] = Registry().with_resource(
+        SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT202012)
+    )
+    schema = {"$ref": SPEC_URI + _pointer(*pointer, "content", "application/json", "schema")}
+    Draft202012Validator(schema, registry=registry).validate(response.get_json())

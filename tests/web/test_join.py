@@ -1,0 +1,225 @@
+"""A new shopper joins on the page the chat links to, and their LINE account is bound at once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.services.joining import PRIVACY_VERSION, TERMS_VERSION
+from bot.web.links import join_url
+from models import BindingAudit, Consent, LineUser, Member, OutboundMessage, PointEntry
+from tests.binding_helpers import field, friend, link, make_member, path_of, text_of
+from tests.helpers import count, texts
+
+GOOD = {"name": "林怡君", "phone": "0912-345-678", "birthday": "1990-03-14", "consent": "yes"}
+
+
+def open_join_page(client, settings, user):
+    page = client.get(path_of(join_url(settings, user)))
+    assert page.status_code == 200
+    return text_of(page)
+
+
+def submit(client, page, **fields):
+    form = {"t": field(page, "t"), "csrf_token": field(page, "csrf_token"), **fields}
+    return client.post("/members/join", data=form)
+
+
+def rows(session):
+    return [count(session, model) for model in (Member, BindingAudit, Consent, PointEntry, OutboundMessage)]
+
+
+def test_the_join_page_asks_for_name_phone_birthday_and_consent_in_both_languages(client, platform, settings):
+    user = friend(platform)
+
+    page = open_join_page(client, settings, user)
+
+    for words in ("加入會員", "Become a member", "手機號碼", "Mobile number", "生日", "選填"):
+        assert words in page
+    assert "個人資料保護法" in page and "會員服務與行銷" in page and "第 3 條" in page
+    assert "刪除我的資料" in page, "the notice says how to withdraw consent"
+    assert 'name="viewport" content="width=device-width' in page
+
+
+def test_a_new_shopper_joins_and_is_bound_to_their_line_account_in_one_step(client, platform, settings, session):
+    user = friend(platform)
+    seen = len(platform.bot_messages(user))
+
+    done = submit(client, open_join_page(client, settings, user), **GOOD, marketing="yes")
+
+    assert done.status_code == 200
+    assert "加入完成" in text_of(done) and "https://line.me/R/" in text_of(done)
+    line_user = session.scalars(select(LineUser).where(LineUser.line_user_id == user)).one()
+    member = session.scalars(select(Member).where(Member.line_user_id == line_user.id)).one()
+    assert (member.name, member.phone_e164, member.birthday, member.source) == (
+        "林怡君",
+        "+886912345678",
+        date(1990, 3, 14),
+        "line",
+    )
+    assert member.member_number in text_of(done)
+    audit = session.scalars(select(BindingAudit).where(BindingAudit.member_id == member.id)).one()
+    assert (audit.action, audit.channel, audit.line_user_id) == ("bind", "line_page", line_user.id)
+    consent = session.scalars(select(Consent).where(Consent.member_id == member.id)).one()
+    assert (consent.terms_version, consent.privacy_version, consent.channel) == (
+        TERMS_VERSION,
+        PRIVACY_VERSION,
+        "line_page",
+    )
+    assert consent.marketing_opt_in and consent.created_at is not None
+    welcome = texts(platform.bot_messages(user)[seen:])
+    assert welcome == [f"歡迎加入 OMO 烘焙坊 會員！你的會員編號是 {member.member_number}。"]
+    assert count(session, PointEntry) == 0, "no welcome reward unless WELCOME_POINTS says so"
+
+
+def test_an_english_speaking_shopper_gets_the_welcome_in_english(client, platform, settings, session):
+    user = friend(platform, "Amy", language="en")
+    seen = len(platform.bot_messages(user))
+
+    submit(client, open_join_page(client, settings, user), **GOOD)
+
+    number = session.scalars(select(Member.member_number)).one()
+    assert texts(platform.bot_messages(user)[seen:]) == [
+        f"Welcome to OMO 烘焙坊 membership! Your member number is {number}."
+    ]
+
+
+def test_welcome_points_are_given_once_when_the_brand_sets_them(settings, runtime, platform, session):
+    generous = replace(settings, welcome_points=50)
+    client = create_app(generous, replace(runtime, settings=generous)).test_client()
+    user = friend(platform)
+    seen = len(platform.bot_messages(user))
+
+    done = submit(client, open_join_page(client, settings, user), **GOOD)
+
+    member = session.scalars(select(Member)).one()
+    entry = session.scalars(select(PointEntry)).one()
+    assert (entry.member_id, entry.kind, entry.points, entry.channel, entry.reason, entry.idempotency_key) == (
+        member.id,
+        "earn",
+        50,
+        "campaign",
+        "入會禮",
+        f"welcome:{member.id}",
+    )
+    assert "已送上入會禮 50 點" in text_of(done)
+    assert "已送上入會禮 50 點。" in texts(platform.bot_messages(user)[seen:])[0]
+
+
+@pytest.mark.parametrize("typed", ["0912-345-678", "+886 912 345 678", "0912345678", "(09) 1234-5678"])
+def test_a_phone_number_is_accepted_however_it_is_typed(client, platform, settings, session, typed):
+    user = friend(platform)
+
+    done = submit(client, open_join_page(client, settings, user), **{**GOOD, "phone": typed})
+
+    assert done.status_code == 200
+    assert session.scalars(select(Member.phone_e164)).one() == "+886912345678"
+
+
+@pytest.mark.parametrize(
+    ("changes", "zh", "en"),
+    [
+        ({"phone": "12345"}, "請填寫正確的手機號碼", "Please enter a valid mobile number"),
+        ({"phone": "02-2345-6789"}, "請填寫正確的手機號碼", "Please enter a valid mobile number"),
+        ({"name": "   "}, "請填寫姓名（1 到 50 個字）", "Please enter your name"),
+        ({"name": "林" * 51}, "請填寫姓名（1 到 50 個字）", "Please enter your name"),
+        ({"birthday": "2999-01-01"}, "生日請填寫過去的日期", "must be a date in the past"),
+        ({"birthday": "1990-02-30"}, "生日請填寫過去的日期", "must be a date in the past"),
+        ({"consent": ""}, "請閱讀並同意會員條款與隱私權政策", "Please read and accept"),
+    ],
+)
+def test_each_bad_input_shows_the_form_again_with_the_reason_and_changes_nothing(
+    client, platform, settings, session, changes, zh, en
+):
+    user = friend(platform)
+    before = rows(session)
+
+    answer = submit(client, open_join_page(client, settings, user), **{**GOOD, **changes})
+
+    assert answer.status_code == 422
+    assert zh in text_of(answer) and en in text_of(answer)
+    assert 'id="join"' in text_of(answer), "the form is shown again"
+    assert rows(session) == before
+
+
+def test_a_phone_that_already_belongs_to_a_member_is_offered_the_bind_page_instead(
+    client, platform, settings, runtime, session
+):
+    make_member(runtime, phone="+886912345678")
+    user = friend(platform)
+    before = rows(session)
+
+    answer = submit(client, open_join_page(client, settings, user), **GOOD)
+
+    assert answer.status_code == 409
+    assert "這個手機號碼已經是會員，請改用「綁定既有會員」" in text_of(answer)
+    assert rows(session) == before
+    bind_page = client.get(path_of(link(text_of(answer), "bind-instead")))
+    assert bind_page.status_code == 200 and "綁定既有會員" in text_of(bind_page)
+
+
+def test_a_line_user_who_is_already_a_member_is_told_so_and_nothing_changes(client, platform, settings, session):
+    user = friend(platform)
+    page = open_join_page(client, settings, user)
+    submit(client, page, **GOOD)
+    before = rows(session)
+
+    reopened = client.get(path_of(join_url(settings, user)))
+    resent = submit(client, page, **{**GOOD, "phone": "0987-654-321"})
+
+    assert reopened.status_code == 409 and resent.status_code == 409
+    assert "你的 LINE 帳號已綁定會員" in text_of(reopened) and "already linked" in text_of(reopened)
+    assert rows(session) == before
+
+
+def test_a_forged_link_is_refused(client, platform, settings):
+    user = friend(platform)
+    forged = path_of(join_url(settings, user))[:-3] + "AAA"
+
+    answer = client.get(forged)
+
+    assert answer.status_code == 400
+    assert "連結無效，請回到 LINE 重新開啟" in text_of(answer)
+
+
+def test_an_expired_link_is_refused_and_its_form_cannot_be_sent(client, platform, settings, session, monkeypatch):
+    user = friend(platform)
+    page = open_join_page(client, settings, user)
+    with monkeypatch.context() as past:
+        eleven_minutes_ago = time.time() - 11 * 60
+        past.setattr(time, "time", lambda: eleven_minutes_ago)
+        old_link = join_url(settings, user)
+    stale_form = {**GOOD, "t": old_link.split("t=")[1], "csrf_token": field(page, "csrf_token")}
+
+    opened, sent = client.get(path_of(old_link)), client.post("/members/join", data=stale_form)
+
+    assert opened.status_code == sent.status_code == 400
+    assert "連結已過期，請回到 LINE 重新開啟" in text_of(opened) and "This link has expired" in text_of(sent)
+    assert count(session, Member) == 0
+
+
+def test_a_link_for_someone_who_never_added_the_bot_is_refused(client, settings):
+    answer = client.get(path_of(join_url(settings, "U" + "0" * 32)))
+
+    assert answer.status_code == 404
+    assert "請先在 LINE 加入官方帳號好友" in text_of(answer)
+
+
+def test_a_form_sent_without_this_browsers_csrf_token_is_refused(app, client, platform, settings, session):
+    user = friend(platform)
+    page = open_join_page(client, settings, user)
+    other_browser = app.test_client()
+
+    missing = client.post("/members/join", data={**GOOD, "t": field(page, "t")})
+    foreign = other_browser.post(
+        "/members/join", data={**GOOD, "t": field(page, "t"), "csrf_token": field(page, "csrf_token")}
+    )
+
+    assert missing.status_code == foreign.status_code == 400
+    assert "頁面已逾時，請重新送出" in text_of(missing)
+    assert count(session, Member) == 0

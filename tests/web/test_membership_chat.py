@@ -1,0 +1,81 @@
+"""Membership in the chat: the invitation, the profile card, unbinding after confirming."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import BindingAudit, LineUser, LinkToken, Member
+from tests.factories import make_member
+from tests.helpers import texts
+
+
+def _friend(platform, name="林怡君"):
+    user = platform.create_user(name)
+    platform.follow(user)
+    return user, len(platform.bot_messages(user))
+
+
+def _buttons(message):
+    return {b["action"]["label"]: b["action"] for b in message["contents"]["footer"]["contents"]}
+
+
+def test_a_guest_asking_to_bind_gets_the_join_page_and_the_account_link_page(platform, session, settings):
+    user, seen = _friend(platform)
+
+    platform.postback(user, "action=bind")
+
+    (card,) = platform.bot_messages(user)[seen:]
+    buttons = _buttons(card)
+    assert buttons["加入會員"]["uri"].startswith(f"{settings.public_base_url}/members/join?t=")
+    assert buttons["綁定既有會員"]["uri"].startswith(f"{settings.public_base_url}/members/bind?t=")
+    assert "綁定 123456" in " ".join(texts([card]))
+    link_token = session.scalars(select(LinkToken)).one()
+    assert link_token.token in platform.link_tokens
+
+
+def test_a_member_sees_their_profile_with_number_tier_and_points(platform, runtime):
+    user, seen = _friend(platform)
+    member = make_member(runtime.sessions, bound_to=user)
+
+    platform.send_text(user, "會員資料")
+
+    shown = texts(platform.bot_messages(user)[seen:])
+    assert "林怡君，您好" in shown
+    assert member.member_number in shown
+    assert "一般會員" in shown
+    assert "0" in shown
+
+
+def test_a_member_asking_to_bind_is_told_they_are_already_a_member(platform, runtime):
+    user, seen = _friend(platform)
+    make_member(runtime.sessions, bound_to=user)
+
+    platform.postback(user, "action=bind")
+
+    assert "你已經是會員了！" in texts(platform.bot_messages(user)[seen:])
+
+
+def test_unbinding_asks_first_and_then_unbinds_with_an_audit_entry(platform, runtime, session):
+    user, seen = _friend(platform)
+    member = make_member(runtime.sessions, bound_to=user)
+
+    platform.send_text(user, "解除綁定")
+    question = platform.bot_messages(user)[seen]
+    assert question["template"]["type"] == "confirm"
+    assert session.get(Member, member.id).line_user_id is not None, "nothing changes before the shopper confirms"
+
+    platform.postback(user, "action=unbind&confirm=yes")
+
+    assert session.get(Member, member.id).line_user_id is None
+    audit = session.scalars(select(BindingAudit).order_by(BindingAudit.id.desc())).first()
+    assert (audit.action, audit.channel) == ("unbind", "chat")
+    assert session.scalars(select(LineUser.rich_menu_state)).one() == "guest"
+    assert "已解除綁定。你的點數與會員資料仍保留，隨時可以重新綁定。" in texts(platform.bot_messages(user))
+
+
+def test_a_guest_cannot_unbind(platform):
+    user, seen = _friend(platform)
+
+    platform.postback(user, "action=unbind&confirm=yes")
+
+    assert texts(platform.bot_messages(user)[seen:]) == ["你的 LINE 帳號尚未綁定會員。"]
