@@ -1,5 +1,6 @@
 """SQLAlchemy 2.0 typed models, one module per domain, sharing one metadata."""
 
+from models.barcode import BarcodeKey, BarcodeUse, ScanLog
 from models.base import Base
 from models.binding import (
     AccountLinkNonce,
@@ -19,6 +20,8 @@ from models.store import Staff, Store
 __all__ = [
     "AccountLinkNonce",
     "ApiKey",
+    "BarcodeKey",
+    "BarcodeUse",
     "Base",
     "BindCode",
     "BindCodeFailure",
@@ -33,6 +36,7 @@ __all__ = [
     "PhoneVerification",
     "PointEntry",
     "RichMenuDeployment",
+    "ScanLog",
     "Staff",
     "Store",
     "WebhookEvent",

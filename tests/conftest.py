@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.app import create_app
 from bot.cli import upgrade_database
-from bot.db import make_engine
+from bot.db import make_engine, make_session_factory
 from bot.queue import huey
 from bot.runtime import Runtime
 from bot.settings import Settings, normalise_database_url
@@ -103,6 +103,14 @@ def client(app: Flask) -> Any:
 def platform(app: Flask) -> Any:
     """The local LINE platform serving this test's app."""
     return app.extensions["devline"]
+
+
+@pytest.fixture
+def sessions(runtime: Runtime) -> Iterator[sessionmaker[Session]]:
+    """Sessions for concurrency tests: enough pooled connections for every racing thread to hold one at once."""
+    engine = make_engine(runtime.settings.database_url, pool_size=25, max_overflow=0)
+    yield make_session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The POS API (/api/v1, store key required): look a member up, issue a bind code, unbind at the counter, erase.
+"""The POS API (/api/v1, store key required): scan a member code, look a member up, issue a bind code, unbind at
+the counter, erase.
 
 openapi/pos-api.yaml describes these endpoints; tests check the answers against it.
 """
@@ -20,6 +21,7 @@ from bot.services.binding import BindingRefused
 from bot.services.counter import MemberCard, UnknownStaff, find_active_staff, member_card, unbind_at_counter
 from bot.services.erasure import request_erasure
 from bot.services.members import MemberError, find_by_number
+from bot.services.scanning import INTENTS, scan
 from bot.web.api_auth import api_error, current_store, require_store_key
 from models import Member, Staff, Store
 
@@ -174,3 +176,47 @@ def erase_member(member_number: str) -> ResponseReturnValue:
     return jsonify(
         {"erasure_request_id": erasure.id, "completed_at": erasure.completed_at.isoformat(), "member": _card_json(card)}
     )
+
+
+# The HTTP status and error word for each reason a scan is refused.
+_SCAN_REFUSALS = {
+    "unknown": (404, "code_unknown", "No member has this code."),
+    "forged": (422, "code_forged", "This is not a valid member code."),
+    "expired": (422, "code_expired", "The code has expired; ask the member to refresh their barcode."),
+    "used": (409, "code_used", "This code was already used; ask the member to refresh their barcode."),
+    "number_only": (
+        422,
+        "member_number_lookup_only",
+        "A member number can only be looked up; scan the member barcode to earn or spend.",
+    ),
+}
+
+
+@bp.post("/scan")
+@require_store_key()
+def scan_code() -> ResponseReturnValue:
+    body = _body()
+    code, intent = body.get("code"), body.get("intent", "lookup")
+    if not isinstance(code, str) or not code.strip() or len(code) > 64:
+        raise _BadRequest("請提供掃描到的條碼內容 code", "code is required.")
+    if intent not in INTENTS:
+        raise _BadRequest("intent 必須是 lookup 或 transaction", "intent must be lookup or transaction.")
+    staff_code = _staff_code(body, required=False)
+    with transaction(_runtime().sessions) as session:
+        store, _member, staff = _lookup(session, "", staff_code)
+        outcome = scan(
+            session, code, intent=intent, store_id=store.id, staff_id=staff.id if staff else None, at=datetime.now(UTC)
+        )
+        card = member_card(session, outcome.member) if outcome.member else None
+    if outcome.refusal is not None:
+        status, error, message_en = _SCAN_REFUSALS[outcome.refusal.reason]
+        return api_error(status, error, outcome.refusal.message, message_en)
+    assert card is not None
+    return jsonify(
+        {
+            "member": _card_json(card),
+            "by_member_number": outcome.by_member_number,
+            "code_spent": intent == "transaction",
+        }
+    )
+

@@ -6,59 +6,20 @@ decides on the same stale snapshot; SQLite takes its write lock at BEGIN and run
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from bot.db import make_engine, make_session_factory, transaction
+from bot.db import transaction
 from bot.services import binding
 from bot.services.bind_codes import issue_bind_code, redeem_bind_code
-from bot.services.binding import BindingRefused
 from models import BindCode, BindingAudit, LineUser, Member, Store
+from tests.concurrency import race
 from tests.helpers import count
 from tests.pos import make_line_user, make_member, open_shop
-
-
-@pytest.fixture
-def sessions(runtime) -> Iterator[sessionmaker[Session]]:
-    """Enough pooled connections for every racer to hold one at once."""
-    engine = make_engine(runtime.settings.database_url, pool_size=25, max_overflow=0)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-def race(sessions: sessionmaker[Session], racers: int, work: Callable[[Session, int, Callable[[], Any]], str]) -> list:
-    """Run `work` in `racers` threads started together, each in its own transaction; their answers or errors."""
-    start = threading.Barrier(racers, timeout=30)
-    decided = threading.Barrier(racers, timeout=30)
-    on_postgres = sessions.kw["bind"].dialect.name == "postgresql"
-    results: list[Any] = [None] * racers
-
-    def all_have_read() -> None:
-        if on_postgres:
-            decided.wait()
-
-    def run(i: int) -> None:
-        start.wait()
-        try:
-            with transaction(sessions) as tx:
-                results[i] = work(tx, i, all_have_read)
-        except BindingRefused as exc:
-            results[i] = exc.message
-        except Exception as exc:  # pragma: no cover - reported by the assertions
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_two_line_users_binding_one_member_at_once_only_one_wins(runtime, session, sessions):

@@ -1,0 +1,122 @@
+"""The rotating member code: RFC 6238 (TOTP) digits from the member's secret and the minute, behind the member id.
+
+A code is `MMMMMMMMMM` (member id, 10 digits) + `TTTTTTTT` (8 TOTP digits): 18 digits, which Code 128 packs
+densely and a USB scanner types as-is. It is valid in its own time step and the one before (clock drift), and
+spent by the first value-changing scan.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Member
+from models.barcode import BarcodeKey, BarcodeUse
+
+STEP_SECONDS = 60
+MEMBER_DIGITS = 10
+TOTP_DIGITS = 8
+CODE_LENGTH = MEMBER_DIGITS + TOTP_DIGITS
+# How far back a well-formed code is still recognised as "expired" rather than "forged".
+EXPIRED_LOOKBACK_STEPS = 120
+
+
+class ScanRefused(Exception):
+    """The scanned text does not lead to a member for this purpose; `reason` is a machine word, `message` zh-TW."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "unknown": "查無此會員條碼",
+        "expired": "條碼已過期，請會員重新開啟會員條碼",
+        "used": "此條碼已使用過，請會員重新整理條碼",
+        "forged": "條碼無效",
+        "number_only": "會員編號僅供查詢，集點或折抵請掃描會員條碼",
+    }
+
+    def __init__(self, reason: str, member_id: int | None = None) -> None:
+        super().__init__(self.MESSAGES[reason])
+        self.reason = reason
+        self.message = self.MESSAGES[reason]
+        self.member_id = member_id
+
+
+@dataclass(frozen=True)
+class CurrentCode:
+    code: str
+    time_step: int
+    expires_at: datetime
+
+
+def time_step(at: datetime) -> int:
+    return int(at.timestamp()) // STEP_SECONDS
+
+
+def _totp(secret: str) -> pyotp.TOTP:
+    return pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=STEP_SECONDS)
+
+
+def _key(session: Session, member_id: int) -> BarcodeKey | None:
+    return session.scalars(select(BarcodeKey).where(BarcodeKey.member_id == member_id)).one_or_none()
+
+
+def ensure_key(session: Session, member: Member) -> BarcodeKey:
+    """The member's barcode secret, created on first use."""
+    key = _key(session, member.id)
+    if key is None:
+        key = BarcodeKey(member_id=member.id, secret=pyotp.random_base32(32))
+        session.add(key)
+        session.flush()
+    return key
+
+
+def current_code(session: Session, member: Member, at: datetime) -> CurrentCode:
+    """The member's code for this minute and when it stops being shown (the next step starts)."""
+    key = ensure_key(session, member)
+    step = time_step(at)
+    digits = _totp(key.secret).at(step * STEP_SECONDS)
+    expires_at = datetime.fromtimestamp((step + 1) * STEP_SECONDS, tz=at.tzinfo)
+    return CurrentCode(code=f"{member.id:0{MEMBER_DIGITS}d}{digits}", time_step=step, expires_at=expires_at)
+
+
+def _matching_step(secret: str, digits: str, now_step: int) -> int | None:
+    """The time step the digits belong to, searching from now back to the lookback limit."""
+    totp = _totp(secret)
+    for step in range(now_step, now_step - EXPIRED_LOOKBACK_STEPS, -1):
+        if hmac.compare_digest(totp.at(step * STEP_SECONDS), digits):
+            return step
+    return None
+
+
+def resolve(session: Session, scanned: str, at: datetime) -> tuple[Member, int]:
+    """The member a scanned code belongs to and its time step, if the code is genuine and fresh."""
+    text = scanned.strip()
+    if not (len(text) == CODE_LENGTH and text.isdigit()):
+        raise ScanRefused("unknown")
+    member_id, digits = int(text[:MEMBER_DIGITS]), text[MEMBER_DIGITS:]
+    member = session.get(Member, member_id)
+    key = _key(session, member_id)
+    if member is None or key is None or member.erased_at is not None:
+        raise ScanRefused("unknown")
+    now_step = time_step(at)
+    step = _matching_step(key.secret, digits, now_step)
+    if step is None:
+        raise ScanRefused("forged", member_id)
+    if step < now_step - 1:
+        raise ScanRefused("expired", member_id)
+    return member, step
+
+
+def spend(session: Session, member: Member, step: int, purpose: str, store_id: int | None) -> None:
+    """Mark the code of this member and step as used by a value-changing action; a second time is refused."""
+    try:
+        with session.begin_nested():
+            session.add(BarcodeUse(member_id=member.id, time_step=step, purpose=purpose, store_id=store_id))
+            session.flush()
+    except IntegrityError as exc:
+        raise ScanRefused("used", member.id) from exc

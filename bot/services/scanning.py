@@ -1,0 +1,74 @@
+"""A scan at the counter or the POS: which member, is the code still good, and a log line either way."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.services import barcode
+from bot.services.barcode import ScanRefused
+from bot.services.members import find_by_number
+from models import Member, ScanLog
+
+log = logging.getLogger(__name__)
+
+INTENTS = ("lookup", "transaction")
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """The member found (None when refused), and the refusal when there was one."""
+
+    member: Member | None
+    refusal: ScanRefused | None
+    by_member_number: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
+
+
+def _identify(session: Session, scanned: str, intent: str, store_id: int, at: datetime) -> tuple[Member, bool]:
+    try:
+        member, step = barcode.resolve(session, scanned, at)
+    except ScanRefused as refused:
+        if refused.reason != "unknown":
+            raise
+        # The member number printed small under the barcode: good for a look-up, never for earning or spending.
+        member_by_number = find_by_number(session, scanned)
+        if member_by_number is None or member_by_number.erased_at is not None:
+            raise
+        if intent != "lookup":
+            raise ScanRefused("number_only", member_by_number.id) from None
+        return member_by_number, True
+    if intent == "transaction":
+        barcode.spend(session, member, step, purpose="transaction", store_id=store_id)
+    return member, False
+
+
+def scan(
+    session: Session, scanned: str, *, intent: str, store_id: int, staff_id: int | None, at: datetime
+) -> ScanOutcome:
+    """Resolve a scanned code for a look-up or a value-changing transaction (which spends the code), and log it.
+
+    The log entry is written even for a refusal, so the caller commits in both cases.
+    """
+    if intent not in INTENTS:
+        raise ValueError(f"intent must be one of {INTENTS}")
+    member_id: int | None
+    try:
+        member, by_number = _identify(session, scanned, intent, store_id, at)
+        outcome = ScanOutcome(member=member, refusal=None, by_member_number=by_number)
+        result, member_id = ("number_only" if by_number else "ok"), member.id
+    except ScanRefused as refused:
+        outcome = ScanOutcome(member=None, refusal=refused)
+        result, member_id = refused.reason, refused.member_id
+        log.info("scan refused at store %s: %s", store_id, refused.reason)
+    session.add(
+        ScanLog(store_id=store_id, staff_id=staff_id, member_id=member_id, intent=intent, result=result, created_at=at)
+    )
+    session.flush()
+    return outcome
