@@ -219,4 +219,3 @@ def scan_code() -> ResponseReturnValue:
             "code_spent": intent == "transaction",
         }
     )
-

@@ -48,7 +48,6 @@ CODE_STEP = "bind-code"
 LINK_INVALID = "連結無效，請回到 LINE 重新開啟"
 PHONE_INVALID = "請填寫正確的手機號碼，例如 0912-345-678"
 CODE_SENT_IF_MEMBER = "如果此號碼是會員，您會收到簡訊驗證碼"
-SMS_FAILED = "簡訊暫時無法送出，請稍後再試"
 
 
 @dataclass(frozen=True)
@@ -105,8 +104,8 @@ def send_code() -> tuple[str, int]:
         try:
             _sms().send(phone, verification_text(settings.brand_name, issued.code))
         except SmsDeliveryError as exc:
+            # Answered like any other number (an error here would tell who is a member); the shopper can ask again.
             log.error("one-time code %s not sent: %s", verification_id, exc)
-            return _phone_form(page, {"form": notice(SMS_FAILED)}, 503)
     step = sign_link(settings, CODE_STEP, {"u": page.line_user_id, "v": verification_id})
     return _code_form(page, step, mask_phone(phone), {})
 

@@ -68,7 +68,7 @@ def test_a_replayed_nonce_changes_nothing(shopper, member, app, platform, sessio
     shopper.ask_code()
     redirect = shopper.enter(sms_codes(app, PHONE)[0])
     fetch(redirect.headers["Location"])
-    wait_for(lambda: bound_line_user_id(session, member.id))
+    assert wait_for(lambda: any("綁定完成" in text for text in shopper.chat()))
 
     platform.account_link(shopper.user, nonce_of(redirect))
 

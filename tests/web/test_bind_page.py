@@ -10,12 +10,12 @@ from sqlalchemy import select, update
 
 from bot.db import transaction
 from bot.services.binding import unbind
+from bot.sms import SmsDeliveryError
 from bot.web.links import bind_url
 from models import AccountLinkNonce, Member, PhoneVerification
 from tests.binding_helpers import (
     Shopper,
     bind_page_url,
-    bound_line_user_id,
     fetch,
     field,
     friend,
@@ -164,7 +164,7 @@ def test_a_link_token_the_bot_never_recorded_closes_the_page(app, runtime, platf
 def test_a_link_token_spent_by_a_completed_link_cannot_open_the_page_again(shopper, member, app, runtime, session):
     shopper.ask_code()
     fetch(shopper.enter(sms_codes(app, PHONE)[0]).headers["Location"])
-    wait_for(lambda: bound_line_user_id(session, member.id))
+    assert wait_for(lambda: any("綁定完成" in text for text in shopper.chat()))
     with transaction(runtime.sessions) as tx:
         unbind(tx, tx.get_one(Member, member.id), channel="chat", at=datetime.now(UTC))
 
@@ -202,3 +202,16 @@ def test_a_code_request_without_the_csrf_token_is_refused(shopper, member, app, 
     assert answer.status_code == 400
     assert "頁面已逾時，請重新送出" in text_of(answer)
     assert count(session, PhoneVerification) == 0
+
+
+def test_a_gateway_failure_is_logged_and_answered_like_any_number(shopper, member, app, caplog):
+    class BrokenGateway:
+        def send(self, phone_e164, text):
+            raise SmsDeliveryError("SMS gateway answered 503 for +886*****5678")
+
+    app.extensions["sms"] = BrokenGateway()
+
+    answer = shopper.ask_code()
+
+    assert answer.status_code == 200 and "如果此號碼是會員，您會收到簡訊驗證碼" in shopper.page
+    assert "not sent" in caplog.text and "912345678" not in caplog.text
