@@ -11,10 +11,12 @@ from models.binding import (
     LinkToken,
     PhoneVerification,
 )
-from models.ledger import PointEntry
+from models.coupons import Coupon, CouponRedemption, CouponTemplate
+from models.ledger import MemberBalance, PointEntry, StampCard, StampCardTemplate, StampEntry
 from models.line import LineUser, RichMenuDeployment
 from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
+from models.purchases import Purchase, Refund, TierChange
 from models.store import Staff, Store
 
 __all__ = [
@@ -27,17 +29,27 @@ __all__ = [
     "BindCodeFailure",
     "BindingAudit",
     "Consent",
+    "Coupon",
+    "CouponRedemption",
+    "CouponTemplate",
     "ErasureRequest",
     "LineUser",
     "LinkToken",
     "Member",
+    "MemberBalance",
     "MemberImport",
     "OutboundMessage",
     "PhoneVerification",
     "PointEntry",
+    "Purchase",
+    "Refund",
     "RichMenuDeployment",
     "ScanLog",
     "Staff",
+    "StampCard",
+    "StampCardTemplate",
+    "StampEntry",
     "Store",
+    "TierChange",
     "WebhookEvent",
 ]
