@@ -7,6 +7,8 @@ from sqlalchemy import select
 from models import BindingAudit, LineUser, LinkToken, Member
 from tests.factories import make_member
 from tests.helpers import texts
+from tests.pos import make_member as make_pos_member
+from tests.pos import open_shop
 
 
 def _friend(platform, name="林怡君"):
@@ -79,3 +81,29 @@ def test_a_guest_cannot_unbind(platform):
     platform.postback(user, "action=unbind&confirm=yes")
 
     assert texts(platform.bot_messages(user)[seen:]) == ["你的 LINE 帳號尚未綁定會員。"]
+
+
+def test_a_counter_bind_code_typed_in_the_chat_binds_the_member(platform, runtime, client, session):
+    shop = open_shop(runtime.sessions)
+    member = make_pos_member(runtime.sessions)
+    code = client.post(
+        f"/api/v1/members/{member.member_number}/bind-codes", json={"staff_code": "C001"}, headers=shop.auth
+    ).get_json()["code"]
+    user, seen = _friend(platform)
+
+    platform.send_text(user, f"綁定 {code}")
+
+    assert session.get(Member, member.id).line_user_id is not None
+    audit = session.scalars(select(BindingAudit)).one()
+    assert (audit.channel, audit.staff_id, audit.store_id) == ("counter", shop.clerk_id, shop.store_id)
+    assert f"綁定成功！歡迎 林怡君，會員編號 {member.member_number}。" in texts(platform.bot_messages(user)[seen:])
+
+
+def test_a_wrong_counter_code_is_refused_in_the_chat_and_binds_nothing(platform, runtime, session):
+    member = make_pos_member(runtime.sessions)
+    user, seen = _friend(platform)
+
+    platform.send_text(user, "綁定 000000")
+
+    assert session.get(Member, member.id).line_user_id is None
+    assert texts(platform.bot_messages(user)[seen:]) == ["綁定碼不正確，請確認後再輸入"]
