@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     from bot.web.api_members import bp as api_members_bp
     from bot.web.bind import bp as bind_bp
+    from bot.web.card import bp as card_bp
     from bot.web.health import bp as health_bp
     from bot.web.join import bp as join_bp
     from bot.web.webhook import bp as webhook_bp
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(health_bp)
     app.register_blueprint(join_bp)
     app.register_blueprint(bind_bp)
+    app.register_blueprint(card_bp)
     app.register_blueprint(api_members_bp)
     if settings.dev_line_enabled:
         from bot.devline import create_devline_blueprint

@@ -8,6 +8,7 @@ from typing import Any
 from linebot.v3.webhooks import AccountLinkEvent, Event, FollowEvent, MessageEvent, PostbackEvent, UnfollowEvent
 
 from handlers import actions as _actions  # noqa: F401  (registers the action handlers)
+from handlers import barcode as _barcode  # noqa: F401
 from handlers import membership as _membership  # noqa: F401
 from handlers.account_link import on_account_link
 from handlers.context import HandlerContext, Replies

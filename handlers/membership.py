@@ -27,7 +27,8 @@ def _profile(ctx: HandlerContext, member: Member) -> Replies:
     return member_messages.profile(ctx.language, ctx.settings.brand_name, members.summary(ctx.session, member))
 
 
-def _invitation(ctx: HandlerContext) -> Replies:
+def invitation_for(ctx: HandlerContext) -> Replies:
+    """For a LINE user who is not a member: the join page, the account-link bind page and the counter code."""
     assert ctx.line_user is not None
     user_id = ctx.line_user.line_user_id
     link_page: str | None = None
@@ -46,7 +47,7 @@ def join_or_bind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is not None:
         return [*member_messages.text(_("你已經是會員了！", ctx.language)), *_profile(ctx, member)]
-    return _invitation(ctx)
+    return invitation_for(ctx)
 
 
 @action("profile")
@@ -54,7 +55,7 @@ def join_or_bind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
 def show_profile(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
-        return _invitation(ctx)
+        return invitation_for(ctx)
     return _profile(ctx, member)
 
 

@@ -1,0 +1,168 @@
+"""The member barcode on the web: signed, expiring image links and the live member card.
+
+    GET /img/<token>.png               a Code 128 or QR image of one code (the token is valid 3 minutes)
+    GET /members/card?t=<token>        the live card of one LINE user's membership (the token is valid 12 hours)
+    GET /members/card/code?t=<token>   the card's current code as JSON: the page fetches it as each step ends
+
+No URL carries a bare LINE user id or a guessable code: every link is signed for its purpose and expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from bot.barcode_images import RENDERERS
+from bot.db import transaction
+from bot.services.barcode import CODE_LENGTH, STEP_SECONDS, CurrentCode, current_code
+from bot.services.line_users import find_line_user
+from bot.services.members import MemberSummary, member_of, summary
+from bot.settings import Settings
+from bot.web.links import LinkInvalid, read_link, sign_link
+from bot.web.pages import PageRefused, notice, refused_page, runtime
+
+IMAGE_MAX_AGE_SECONDS = 3 * 60
+CARD_MAX_AGE_SECONDS = 12 * 60 * 60
+IMAGE_CACHE_CONTROL = "private, max-age=60"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+NOT_A_MEMBER = "你的 LINE 帳號尚未綁定會員，請先在聊天室點選「加入/綁定會員」"
+
+bp = Blueprint("card", __name__)
+
+
+def _now() -> datetime:
+    """The clock the card's views read (tests move it)."""
+    return datetime.now(UTC)
+
+
+def image_path(settings: Settings, code: str, kind: str) -> str:
+    """The site-relative path of a signed, expiring PNG of `code` (`kind` is "code128" or "qr")."""
+    token = sign_link(settings, "barcode-image", {"c": code, "k": kind})
+    return f"/img/{token}.png"
+
+
+def image_url(settings: Settings, code: str, kind: str) -> str:
+    """The absolute (HTTPS in production) URL of a signed PNG of `code`, as LINE's image components need."""
+    return settings.public_base_url + image_path(settings, code, kind)
+
+
+def card_url(settings: Settings, line_user_id: str) -> str:
+    """The live member card of a LINE user, behind a link signed for them and valid 12 hours."""
+    token = sign_link(settings, "card", {"u": line_user_id})
+    return f"{settings.public_base_url}/members/card?t={token}"
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the card shows at one moment."""
+
+    member: MemberSummary
+    code: CurrentCode
+    at: datetime
+
+    def as_json(self, settings: Settings) -> dict[str, Any]:
+        """The code, when the page should swap it, and its images (site-relative: the page's CSP allows only self)."""
+        seconds_left = (self.code.expires_at - self.at).total_seconds()
+        return {
+            "code": self.code.code,
+            "expires_at": self.code.expires_at.isoformat(),
+            # Scanners accept a code in its own step and the next one: past this it is refused.
+            "valid_until": (self.code.expires_at + timedelta(seconds=STEP_SECONDS)).isoformat(),
+            "seconds_left": round(seconds_left, 3),
+            "barcode_url": image_path(settings, self.code.code, "code128"),
+            "qr_url": image_path(settings, self.code.code, "qr"),
+        }
+
+
+@bp.get("/img/<token>.png")
+def image(token: str) -> Response:
+    """The PNG a signed image token names; anything else is a bare 404, so tokens cannot be probed."""
+    try:
+        payload = read_link(runtime().settings, "barcode-image", token, max_age=IMAGE_MAX_AGE_SECONDS)
+    except LinkInvalid:
+        return Response(status=404)
+    code, kind = payload.get("c"), payload.get("k")
+    if not (isinstance(code, str) and len(code) == CODE_LENGTH and code.isdigit() and kind in RENDERERS):
+        return Response(status=404)
+    response = Response(RENDERERS[kind](code), mimetype="image/png")
+    response.headers["Cache-Control"] = IMAGE_CACHE_CONTROL
+    return response
+
+
+@bp.get("/members/card")
+def card_page() -> tuple[str, int]:
+    """The live card; its script keeps the code fresh through `card_code`."""
+    token = request.args.get("t", "")
+    try:
+        shown = _shown(token)
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    from handlers.member_messages import TIER_LABELS  # imported here: handlers import this module
+
+    html = render_template(
+        "card/card.html",
+        brand=runtime().settings.brand_name,
+        member=shown.member,
+        tier=notice(TIER_LABELS.get(shown.member.tier, shown.member.tier)),
+        code=shown.as_json(runtime().settings),
+        step_seconds=STEP_SECONDS,
+        code_url=url_for("card.card_code", t=token),
+    )
+    return html, 200
+
+
+@bp.get("/members/card/code")
+def card_code() -> tuple[Response, int]:
+    """The card's current code as JSON; refusals are JSON too, for the page's script to show."""
+    try:
+        shown = _shown(request.args.get("t", ""))
+    except PageRefused as refusal:
+        error = "link_invalid" if refusal.status == 403 else "not_a_member"
+        return jsonify(error=error, message=refusal.notice.zh, message_en=refusal.notice.en), refusal.status
+    return jsonify(shown.as_json(runtime().settings)), 200
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    """Only this site's own scripts, styles and images; pages and codes are never kept by the browser."""
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _card_user(token: str) -> str:
+    """The LINE user a card link was signed for; a forged, altered or expired link is refused (403)."""
+    try:
+        payload = read_link(runtime().settings, "card", token, max_age=CARD_MAX_AGE_SECONDS)
+    except LinkInvalid as exc:
+        raise PageRefused(403, notice(exc.message)) from exc
+    line_user_id = payload.get("u")
+    if not isinstance(line_user_id, str):
+        raise PageRefused(403, notice("連結無效，請回到 LINE 重新開啟"))
+    return line_user_id
+
+
+def _shown(token: str) -> Shown:
+    line_user_id = _card_user(token)
+    try:
+        return _read_card(line_user_id)
+    except IntegrityError:
+        # Two first requests created the member's barcode secret at once: the other one's is there now.
+        return _read_card(line_user_id)
+
+
+def _read_card(line_user_id: str) -> Shown:
+    with transaction(runtime().sessions) as session:
+        member = member_of(session, find_line_user(session, line_user_id))
+        if member is None or member.erased_at is not None:
+            raise PageRefused(404, notice(NOT_A_MEMBER))
+        at = _now()
+        return Shown(summary(session, member), current_code(session, member, at), at)
