@@ -18,6 +18,7 @@ from models import Member
 from tests.binding_helpers import friend, path_of
 from tests.factories import make_member
 from tests.helpers import texts
+from tests.pos import open_shop
 
 # 18 s into a time step: the card's countdown reads 42.
 STEP_START = datetime(2025, 3, 14, 6, 30, tzinfo=UTC)
@@ -200,3 +201,19 @@ def test_the_code_feed_answers_a_new_code_when_the_time_step_changes(client, set
     assert decoded(client.get(next_step["qr_url"]).data)[0] == next_step["code"]
     # The code on screen still scans during the next step, which is when the page swaps it.
     assert resolve(session, data["code"], clock[0])[0].id == member.id
+
+
+def test_the_scan_api_resolves_what_a_scanner_reads_off_the_chat_card_to_the_member(
+    platform, client, runtime, member_user
+):
+    shop = open_shop(runtime.sessions)
+    user, member = member_user
+    seen = len(platform.bot_messages(user))
+    platform.send_text(user, "會員條碼")
+    barcode_image, _qr = _images(platform.bot_messages(user)[seen])
+    scanned, _format = decoded(client.get(path_of(barcode_image["url"])).data)
+
+    response = client.post("/api/v1/scan", json={"code": scanned, "intent": "transaction"}, headers=shop.auth)
+
+    assert response.status_code == 200
+    assert response.get_json()["member"]["member_number"] == member.member_number
