@@ -26,6 +26,9 @@ TOTP_DIGITS = 8
 CODE_LENGTH = MEMBER_DIGITS + TOTP_DIGITS
 # How far back a well-formed code is still recognised as "expired" rather than "forged".
 EXPIRED_LOOKBACK_STEPS = 120
+# members.id is a 32-bit INTEGER: a larger "member id" in a scanned code cannot be anyone's (PostgreSQL would refuse
+# to compare it).
+MAX_MEMBER_ID = 2**31 - 1
 
 
 class ScanRefused(Exception):
@@ -96,9 +99,11 @@ def _matching_step(secret: str, digits: str, now_step: int) -> int | None:
 def resolve(session: Session, scanned: str, at: datetime) -> tuple[Member, int]:
     """The member a scanned code belongs to and its time step, if the code is genuine and fresh."""
     text = scanned.strip()
-    if not (len(text) == CODE_LENGTH and text.isdigit()):
+    if not (len(text) == CODE_LENGTH and text.isascii() and text.isdigit()):
         raise ScanRefused("unknown")
     member_id, digits = int(text[:MEMBER_DIGITS]), text[MEMBER_DIGITS:]
+    if member_id > MAX_MEMBER_ID:
+        raise ScanRefused("unknown")
     member = session.get(Member, member_id)
     key = _key(session, member_id)
     if member is None or key is None or member.erased_at is not None:

@@ -32,6 +32,28 @@ def api_error(status: int, error: str, message: str, message_en: str | None = No
     return jsonify(body), status
 
 
+def _has_nul(value: object) -> bool:
+    """Whether a JSON value holds a NUL character anywhere (PostgreSQL text cannot store or compare one)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _unreadable_body() -> bool:
+    """A JSON body no view should see: nested too deep to parse (a RecursionError, not a ValueError), or holding
+    NUL characters."""
+    if not request.get_data(cache=True):
+        return False
+    try:
+        return _has_nul(request.get_json(silent=True))
+    except RecursionError:
+        return True
+
+
 def _bearer_token(header: str | None) -> str | None:
     if not header:
         return None
@@ -65,6 +87,8 @@ def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable
                 response.headers["WWW-Authenticate"] = 'Bearer realm="omo-pos"'
                 return response, status
             g.api_store = store
+            if _unreadable_body():
+                return api_error(400, "invalid_request", "資料格式不正確", "The JSON is nested too deep or holds NUL.")
             return view(*args, **kwargs)
 
         return wrapper
