@@ -24,7 +24,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["runtime"] = runtime
     app.extensions["sms"] = build_sms_backend(settings)
 
+    from bot.web.api_coupons import bp as api_coupons_bp
+    from bot.web.api_coupons import images as coupon_images_bp
     from bot.web.api_members import bp as api_members_bp
+    from bot.web.api_purchases import bp as api_purchases_bp
+    from bot.web.api_stamps import bp as api_stamps_bp
     from bot.web.bind import bp as bind_bp
     from bot.web.card import bp as card_bp
     from bot.web.health import bp as health_bp
@@ -37,6 +41,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(bind_bp)
     app.register_blueprint(card_bp)
     app.register_blueprint(api_members_bp)
+    app.register_blueprint(api_coupons_bp)
+    app.register_blueprint(coupon_images_bp)
+    app.register_blueprint(api_purchases_bp)
+    app.register_blueprint(api_stamps_bp)
     if settings.dev_line_enabled:
         from bot.devline import create_devline_blueprint
         from bot.web.dev_sms import bp as dev_sms_bp

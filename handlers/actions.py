@@ -7,7 +7,7 @@ from handlers.context import HandlerContext, Replies
 from handlers.routing import action
 
 # Features whose issues are still open: they answer honestly that they are not there yet.
-_BUILT = {"bind", "points", "barcode"}
+_BUILT = {"bind", "points", "barcode", "coupons", "stamps"}
 _NOT_YET_OPEN = {label: name for name, label in messages.MENU_ACTIONS if name not in _BUILT}
 
 

@@ -51,7 +51,6 @@ def join_or_bind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
 
 
 @action("profile")
-@action("points")
 def show_profile(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:

@@ -17,6 +17,7 @@ from models.line import LineUser, RichMenuDeployment
 from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
 from models.purchases import Purchase, Refund, TierChange
+from models.reminders import PointExpiryReminder
 from models.store import Staff, Store
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "OutboundMessage",
     "PhoneVerification",
     "PointEntry",
+    "PointExpiryReminder",
     "Purchase",
     "Refund",
     "RichMenuDeployment",

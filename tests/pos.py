@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
 from bot.services.api_keys import create_api_key
-from models import LineUser, Member, PointEntry, Staff, Store
+from bot.services.ledger import post_points
+from models import LineUser, Member, Staff, Store
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "pos-api.yaml"
 SPEC_URI = "urn:omo:pos-api"
@@ -77,15 +78,15 @@ def make_member(
         session.add(member)
         session.flush()
         if points:
-            session.add(
-                PointEntry(
-                    member_id=member.id,
-                    kind="earn",
-                    points=points,
-                    reason="消費",
-                    channel="pos",
-                    idempotency_key=f"test:{number}:{uuid.uuid4()}",
-                )
+            post_points(
+                session,
+                member.id,
+                points,
+                kind="earn",
+                reason="消費",
+                channel="pos",
+                idempotency_key=f"test:{number}:{uuid.uuid4()}",
+                at=datetime.now(UTC),
             )
         return member
 

@@ -7,6 +7,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.coupon_rules import seed_demo_coupons
+from bot.services.stamps import seed_demo_stamp_cards
 from models import Member, Staff, Store
 
 DEMO_STORES = (("TPE01", "台北信義店", False), ("ONLINE", "網路商店", True))
@@ -46,4 +48,6 @@ def seed_demo_data(session: Session) -> int:
             )
             added += 1
     session.flush()
+    added += seed_demo_coupons(session)
+    added += seed_demo_stamp_cards(session)
     return added

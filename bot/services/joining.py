@@ -8,8 +8,9 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from bot.services.binding import bind
+from bot.services.ledger import post_points
 from bot.services.members import MemberError, create_member, find_by_phone, member_of
-from models import Consent, LineUser, Member, PointEntry
+from models import Consent, LineUser, Member
 
 # The versions of the terms and the privacy notice the join page shows; change them with the texts.
 TERMS_VERSION = "2026-01"
@@ -66,16 +67,15 @@ def join_with_line(
         )
     )
     if welcome_points > 0:
-        session.add(
-            PointEntry(
-                member_id=member.id,
-                kind="earn",
-                points=welcome_points,
-                reason="入會禮",
-                channel="campaign",
-                idempotency_key=f"welcome:{member.id}",
-                created_at=now,
-            )
+        post_points(
+            session,
+            member.id,
+            welcome_points,
+            kind="earn",
+            reason="入會禮",
+            channel="campaign",
+            idempotency_key=f"welcome:{member.id}",
+            at=now,
         )
     session.flush()
     return member

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from bot.services.ledger import post_points
 from bot.services.phones import mask_phone
 from bot.services.pos_export import PosRow, RowProblem, read_pos_export
 from models import Member, PointEntry
@@ -186,16 +187,15 @@ def _apply(session: Session, change: MemberChange, sha: str, now: datetime) -> N
     member.tier = row.tier or member.tier
     session.flush()
     if change.points_delta:
-        session.add(
-            PointEntry(
-                member_id=member.id,
-                kind="adjust",
-                points=change.points_delta,
-                reason=IMPORT_REASON,
-                channel="import",
-                idempotency_key=f"import:{row.member_number}:{sha}",
-                created_at=now,
-            )
+        post_points(
+            session,
+            member.id,
+            change.points_delta,
+            kind="adjust",
+            reason=IMPORT_REASON,
+            channel="import",
+            idempotency_key=f"import:{row.member_number}:{sha}",
+            at=now,
         )
 
 

@@ -6,10 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import LineUser, Member, PointEntry
+from models import LineUser, Member, MemberBalance
 
 
 class MemberError(Exception):
@@ -38,6 +38,8 @@ def new_member_number(session: Session) -> str:
 
 def find_by_number(session: Session, member_number: str) -> Member | None:
     """The member with this member number."""
+    if "\x00" in member_number:  # no member number has one, and PostgreSQL cannot compare it
+        return None
     return session.scalars(select(Member).where(Member.member_number == member_number.strip())).one_or_none()
 
 
@@ -54,11 +56,9 @@ def member_of(session: Session, line_user: LineUser | None) -> Member | None:
 
 
 def points_balance(session: Session, member_id: int) -> int:
-    """The member's points: the sum of their ledger entries."""
-    return int(
-        session.scalar(select(func.coalesce(func.sum(PointEntry.points), 0)).where(PointEntry.member_id == member_id))
-        or 0
-    )
+    """The member's points: the cached balance the ledger keeps equal to the sum of their entries."""
+    balance = session.scalar(select(MemberBalance.points).where(MemberBalance.member_id == member_id))
+    return int(balance or 0)
 
 
 def summary(session: Session, member: Member) -> MemberSummary:

@@ -1,0 +1,223 @@
+"""The points and stamps ledger: every change is an appended entry, and the cached balance moves with it.
+
+An entry and its balance change are written together, in the caller's transaction, inside a SAVEPOINT:
+- the balance moves with one conditional UPDATE (`x = x + :delta WHERE … AND x + :delta >= 0`), which also
+  serialises concurrent changes to one member (or card), so a balance never goes negative;
+- the entry's idempotency key is unique: the same key again is the same effect, answered with the entry already
+  written (`created` False), or refused with IdempotencyConflict when it names a different change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from bot.services.members import MemberError
+from bot.services.members import points_balance as points_balance
+from models import MemberBalance, PointEntry, StampCard, StampEntry
+
+__all__ = [
+    "IdempotencyConflict",
+    "InsufficientPoints",
+    "InsufficientStamps",
+    "ledger_sum",
+    "points_balance",
+    "post_points",
+    "post_stamps",
+]
+
+
+class InsufficientPoints(MemberError):
+    """A debit larger than the balance: nothing was written."""
+
+    def __init__(self, wanted: int, message: str = "點數不足") -> None:
+        super().__init__(message)
+        self.wanted = wanted
+
+
+class InsufficientStamps(MemberError):
+    """A stamp debit larger than the card holds: nothing was written."""
+
+    def __init__(self, wanted: int) -> None:
+        super().__init__("集點卡點數不足")
+        self.wanted = wanted
+
+
+class IdempotencyConflict(MemberError):
+    """The idempotency key was already used for a different change."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("此交易編號已用於不同的內容")
+        self.key = key
+
+
+def _insert_balance_row(session: Session, member_id: int, at: datetime) -> None:
+    """Create the member's balance row at 0 unless it exists (a concurrent creator wins quietly)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    values: dict[str, Any] = {"member_id": member_id, "points": 0, "updated_at": at}
+    session.execute(insert(MemberBalance).values(**values).on_conflict_do_nothing(index_elements=["member_id"]))
+
+
+def _move_balance(session: Session, member_id: int, delta: int, at: datetime) -> int:
+    """Add `delta` to the cached balance unless that would make it negative; the new balance."""
+
+    def attempt() -> int | None:
+        statement = (
+            update(MemberBalance)
+            .where(MemberBalance.member_id == member_id, MemberBalance.points + delta >= 0)
+            .values(points=MemberBalance.points + delta, updated_at=at)
+            .returning(MemberBalance.points)
+            .execution_options(synchronize_session=False)
+        )
+        return session.execute(statement).scalar_one_or_none()
+
+    balance = attempt()
+    if balance is None:
+        _insert_balance_row(session, member_id, at)
+        balance = attempt()
+    if balance is None:
+        raise InsufficientPoints(-delta)
+    return balance
+
+
+def _point_replay(entry: PointEntry, member_id: int, kind: str, points: int) -> tuple[PointEntry, bool]:
+    if (entry.member_id, entry.kind, entry.points) != (member_id, kind, points):
+        raise IdempotencyConflict(entry.idempotency_key)
+    return entry, False
+
+
+def _point_entry(session: Session, key: str) -> PointEntry | None:
+    return session.scalars(select(PointEntry).where(PointEntry.idempotency_key == key)).one_or_none()
+
+
+def post_points(
+    session: Session,
+    member_id: int,
+    points: int,
+    *,
+    kind: str,
+    reason: str,
+    channel: str,
+    idempotency_key: str,
+    at: datetime,
+    expires_at: datetime | None = None,
+    purchase_id: int | None = None,
+    reverses_entry_id: int | None = None,
+) -> tuple[PointEntry, bool]:
+    """Append a points entry and move the member's cached balance with it; `(entry, created)`.
+
+    A debit the balance cannot cover raises InsufficientPoints and writes nothing. The same idempotency key again
+    answers `(the entry written the first time, False)` when it has the same member, kind and points, and raises
+    IdempotencyConflict otherwise; this holds under concurrency too (the unique key decides, behind a SAVEPOINT).
+    """
+    existing = _point_entry(session, idempotency_key)
+    if existing is not None:
+        return _point_replay(existing, member_id, kind, points)
+    entry = PointEntry(
+        member_id=member_id,
+        kind=kind,
+        points=points,
+        reason=reason,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        expires_at=expires_at,
+        purchase_id=purchase_id,
+        reverses_entry_id=reverses_entry_id,
+        created_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+            _move_balance(session, member_id, points, at)
+    except IntegrityError:
+        existing = _point_entry(session, idempotency_key)
+        if existing is None:
+            raise
+        return _point_replay(existing, member_id, kind, points)
+    return entry, True
+
+
+def _stamp_entry(session: Session, key: str) -> StampEntry | None:
+    return session.scalars(select(StampEntry).where(StampEntry.idempotency_key == key)).one_or_none()
+
+
+def _stamp_replay(entry: StampEntry, card_id: int, kind: str, stamps: int) -> tuple[StampEntry, bool]:
+    if (entry.card_id, entry.kind, entry.stamps) != (card_id, kind, stamps):
+        raise IdempotencyConflict(entry.idempotency_key)
+    return entry, False
+
+
+def post_stamps(
+    session: Session,
+    card: StampCard,
+    stamps: int,
+    *,
+    kind: str,
+    reason: str,
+    channel: str,
+    idempotency_key: str,
+    at: datetime,
+    local_day: date,
+    purchase_id: int | None = None,
+    staff_id: int | None = None,
+) -> tuple[StampEntry, bool]:
+    """Append a stamp entry and move `card.stamps` with it; `(entry, created)`, with post_points' rules.
+
+    A debit the card cannot cover raises InsufficientStamps and writes nothing. `card.stamps` is refreshed to the
+    value in the database.
+    """
+    existing = _stamp_entry(session, idempotency_key)
+    if existing is not None:
+        return _stamp_replay(existing, card.id, kind, stamps)
+    entry = StampEntry(
+        card_id=card.id,
+        member_id=card.member_id,
+        kind=kind,
+        stamps=stamps,
+        reason=reason,
+        channel=channel,
+        idempotency_key=idempotency_key,
+        local_day=local_day,
+        purchase_id=purchase_id,
+        staff_id=staff_id,
+        created_at=at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+            statement = (
+                update(StampCard)
+                .where(StampCard.id == card.id, StampCard.stamps + stamps >= 0)
+                .values(stamps=StampCard.stamps + stamps)
+                .returning(StampCard.stamps)
+                .execution_options(synchronize_session=False)
+            )
+            total = session.execute(statement).scalar_one_or_none()
+            if total is None:
+                raise InsufficientStamps(-stamps)
+    except IntegrityError:
+        existing = _stamp_entry(session, idempotency_key)
+        if existing is None:
+            raise
+        return _stamp_replay(existing, card.id, kind, stamps)
+    set_committed_value(card, "stamps", total)
+    return entry, True
+
+
+def ledger_sum(session: Session, member_id: int) -> int:
+    """The sum of the member's points entries: what the cached balance must always equal."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(PointEntry.points), 0)).where(PointEntry.member_id == member_id)
+    )
+    return int(total or 0)

@@ -1,0 +1,229 @@
+"""Purchases from any channel (store POS, online shop): identify the member, earn points and stamps, lift the tier.
+
+A purchase is recorded once per (store, transaction id). The same request again is answered with the stored
+response and changes nothing; the same transaction id with a different body is refused (`idempotency_conflict`).
+Concurrent repeats are decided by the database: the spent member code or the unique (store, transaction id) lets
+exactly one through, and the others answer the winner's stored response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.services.counter import UnknownStaff, find_active_staff
+from bot.services.ledger import post_points
+from bot.services.members import find_by_number, points_balance
+from bot.services.point_expiry import expiry_for
+from bot.services.scanning import scan
+from bot.services.stamps import stamps_for_purchase
+from bot.services.tiers import NTD_PER_POINT, TIERS, TIERS_BY_CODE, Tier, announce_upgrade, evaluate_tier
+from models import Member, Purchase, Store
+
+EARN_REASON = "消費"
+
+# The HTTP status, error word and English for each reason a member code is refused (as the scan API answers).
+SCAN_REFUSALS = {
+    "unknown": (404, "code_unknown", "No member has this code."),
+    "forged": (422, "code_forged", "This is not a valid member code."),
+    "expired": (422, "code_expired", "The code has expired; ask the member to refresh their barcode."),
+    "used": (409, "code_used", "This code was already used; ask the member to refresh their barcode."),
+    "number_only": (
+        422,
+        "member_number_lookup_only",
+        "A member number can only be looked up; scan the member barcode to earn or spend.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PurchaseRequest:
+    """A purchase as the channel sent it (already checked for shape by the API)."""
+
+    transaction_id: str
+    amount: int
+    channel: str = "pos"
+    member_code: str | None = None
+    member_number: str | None = None
+    staff_code: str | None = None
+    items: list[dict[str, Any]] | None = None
+
+    @property
+    def request_hash(self) -> str:
+        return canonical_hash(asdict(self))
+
+
+@dataclass
+class Answer:
+    """What to answer the channel: HTTP status and JSON body, whether it repeats a stored answer, and outbox
+    messages to deliver once the transaction has committed."""
+
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+def canonical_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 of the request's meaningful fields as sorted, compact JSON (absent and null are the same)."""
+    present = {key: value for key, value in fields.items() if value is not None}
+    text = json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def refusal(status: int, error: str, message: str, message_en: str) -> Answer:
+    """An error answer in the POS API's shape."""
+    return Answer(status, {"error": error, "message": message, "message_en": message_en})
+
+
+def replay(stored: dict[str, Any], stored_hash: str, request_hash: str) -> Answer:
+    """The stored answer again when the request is the same one; 409 `idempotency_conflict` otherwise."""
+    if stored_hash != request_hash:
+        return refusal(
+            409,
+            "idempotency_conflict",
+            "此交易編號已用於不同的交易內容",
+            "This transaction id was already used with a different request.",
+        )
+    return Answer(200, {**stored, "replayed": True}, replayed=True)
+
+
+def points_for(amount: int, tier: Tier) -> int:
+    """Points a purchase earns: floor(amount / NTD_PER_POINT × the tier's multiplier), in exact arithmetic."""
+    return int(Decimal(amount) * Decimal(str(tier.earn_multiplier)) / NTD_PER_POINT)
+
+
+def member_json(session: Session, member: Member) -> dict[str, Any]:
+    """The member as purchase and refund answers show them."""
+    return {
+        "member_number": member.member_number,
+        "name": member.name,
+        "tier": member.tier,
+        "points": points_balance(session, member.id),
+    }
+
+
+def find_purchase(session: Session, store_id: int, transaction_id: str) -> Purchase | None:
+    """The purchase a store recorded under this transaction id."""
+    return session.scalars(
+        select(Purchase).where(Purchase.store_id == store_id, Purchase.transaction_id == transaction_id)
+    ).one_or_none()
+
+
+def _identify(
+    session: Session, request: PurchaseRequest, store_id: int, staff_id: int | None, at: datetime
+) -> Member | Answer:
+    """The member, or the refusal to answer. A scanned code is spent; a number is for the online shop only."""
+    if request.member_code is None and request.channel == "online":
+        member = find_by_number(session, request.member_number or "")
+        if member is None or member.erased_at is not None:
+            return refusal(404, "member_not_found", "查無此會員編號", "No member has this member number.")
+        return member
+    scanned = request.member_code or request.member_number or ""
+    outcome = scan(session, scanned, intent="transaction", store_id=store_id, staff_id=staff_id, at=at)
+    if outcome.refusal is not None:
+        status, error, message_en = SCAN_REFUSALS[outcome.refusal.reason]
+        return refusal(status, error, outcome.refusal.message, message_en)
+    assert outcome.member is not None
+    return outcome.member
+
+
+def record_purchase(session: Session, store_id: int, request: PurchaseRequest, *, at: datetime, tz: tzinfo) -> Answer:
+    """Record a purchase once and answer it: points earned, stamps, tier change; the same request again answers the
+    stored response with no new effect.
+
+    Runs in the caller's transaction, which should commit whatever the answer (a refused scan is logged).
+    """
+    request_hash = request.request_hash
+    stored = find_purchase(session, store_id, request.transaction_id)
+    if stored is not None:
+        return replay(stored.response, stored.request_hash, request_hash)
+    store = session.get(Store, store_id)
+    assert store is not None
+    if request.channel == "online" and not store.is_online:
+        return refusal(
+            422,
+            "channel_not_allowed",
+            "門市的金鑰不能登錄網路商店的交易，請掃描會員條碼",
+            "Only the online shop's key may record online purchases; scan the member barcode.",
+        )
+    try:
+        staff = find_active_staff(session, store, request.staff_code) if request.staff_code else None
+    except UnknownStaff as exc:
+        return refusal(422, "unknown_staff", exc.message, "No active staff member with this code works at this store.")
+    attempt = session.begin_nested()
+    try:
+        identified = _identify(session, request, store_id, staff.id if staff else None, at)
+        if isinstance(identified, Answer):
+            # A code already spent may have been spent by this very request, sent twice at once: the winner has
+            # committed by the time the code's row lock let us on, so its purchase answers.
+            winner = find_purchase(session, store_id, request.transaction_id)
+            if winner is not None:
+                attempt.rollback()
+                return replay(winner.response, winner.request_hash, request_hash)
+            attempt.commit()
+            return identified
+        purchase = Purchase(
+            store_id=store_id,
+            channel=request.channel,
+            transaction_id=request.transaction_id,
+            request_hash=request_hash,
+            member_id=identified.id,
+            staff_id=staff.id if staff else None,
+            amount=request.amount,
+            items=request.items,
+            response={},
+            created_at=at,
+        )
+        session.add(purchase)
+        session.flush()
+    except IntegrityError:
+        attempt.rollback()
+        winner = find_purchase(session, store_id, request.transaction_id)
+        if winner is None:
+            raise
+        return replay(winner.response, winner.request_hash, request_hash)
+    attempt.commit()
+    return _earn(session, identified, purchase, at=at, tz=tz)
+
+
+def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime, tz: tzinfo) -> Answer:
+    points = points_for(purchase.amount, TIERS_BY_CODE.get(member.tier, TIERS[0]))
+    if points > 0:
+        post_points(
+            session,
+            member.id,
+            points,
+            kind="earn",
+            reason=EARN_REASON,
+            channel=purchase.channel,
+            idempotency_key=f"purchase:{purchase.id}",
+            at=at,
+            expires_at=expiry_for(at, tz),
+            purchase_id=purchase.id,
+        )
+    purchase.points_earned = points
+    stamps = stamps_for_purchase(session, member, purchase, at, tz)
+    change = evaluate_tier(session, member, at, allow_downgrade=False)
+    body: dict[str, Any] = {
+        "purchase_id": purchase.id,
+        "transaction_id": purchase.transaction_id,
+        "member": member_json(session, member),
+        "points_earned": points,
+        "stamps": stamps,
+    }
+    outbox_ids: list[int] = []
+    if change is not None:
+        body["tier_changed_to"] = change.to_tier
+        outbox_ids = announce_upgrade(session, member, change)
+    purchase.response = body
+    session.flush()
+    return Answer(201, {**body, "replayed": False}, outbox_ids=outbox_ids)
