@@ -188,6 +188,26 @@
     });
   }
 
+  // The development SMS backend's texts (one-time codes), newest first; served by the app at /dev/sms.
+  let smsShown = "";
+  async function pollSms() {
+    let messages;
+    try {
+      const response = await fetch("/dev/sms", { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      messages = (await response.json()).messages;
+    } catch (e) {
+      return;
+    }
+    const fingerprint = JSON.stringify(messages);
+    if (fingerprint === smsShown) return;
+    smsShown = fingerprint;
+    const list = $("sms-inbox");
+    list.replaceChildren();
+    if (!messages.length) list.appendChild(R.el("li", "empty", "尚無簡訊 No texts yet"));
+    messages.slice().reverse().forEach((m) => list.appendChild(R.el("li", "", `${m.to}：${m.text}`)));
+  }
+
   async function poll() {
     let state;
     try {
@@ -239,5 +259,7 @@
 
   window.DevLine = { perform, state: () => current };
   poll();
+  pollSms();
   setInterval(poll, 1000);
+  setInterval(pollSms, 2000);
 })();
