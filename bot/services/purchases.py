@@ -23,25 +23,12 @@ from bot.services.counter import UnknownStaff, find_active_staff
 from bot.services.ledger import post_points
 from bot.services.members import find_by_number, points_balance
 from bot.services.point_expiry import expiry_for
-from bot.services.scanning import scan
+from bot.services.scanning import SCAN_REFUSALS, scan
 from bot.services.stamps import stamps_for_purchase
 from bot.services.tiers import NTD_PER_POINT, TIERS, TIERS_BY_CODE, Tier, announce_upgrade, evaluate_tier
 from models import Member, Purchase, Store
 
 EARN_REASON = "消費"
-
-# The HTTP status, error word and English for each reason a member code is refused (as the scan API answers).
-SCAN_REFUSALS = {
-    "unknown": (404, "code_unknown", "No member has this code."),
-    "forged": (422, "code_forged", "This is not a valid member code."),
-    "expired": (422, "code_expired", "The code has expired; ask the member to refresh their barcode."),
-    "used": (409, "code_used", "This code was already used; ask the member to refresh their barcode."),
-    "number_only": (
-        422,
-        "member_number_lookup_only",
-        "A member number can only be looked up; scan the member barcode to earn or spend.",
-    ),
-}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,19 @@ log = logging.getLogger(__name__)
 
 INTENTS = ("lookup", "transaction")
 
+# The HTTP status, error word and English for each reason a member code is refused (the POS API answers these).
+SCAN_REFUSALS = {
+    "unknown": (404, "code_unknown", "No member has this code."),
+    "forged": (422, "code_forged", "This is not a valid member code."),
+    "expired": (422, "code_expired", "The code has expired; ask the member to refresh their barcode."),
+    "used": (409, "code_used", "This code was already used; ask the member to refresh their barcode."),
+    "number_only": (
+        422,
+        "member_number_lookup_only",
+        "A member number can only be looked up; scan the member barcode to earn or spend.",
+    ),
+}
+
 
 @dataclass(frozen=True)
 class ScanOutcome:

@@ -21,7 +21,7 @@ from bot.services.binding import BindingRefused
 from bot.services.counter import MemberCard, UnknownStaff, find_active_staff, member_card, unbind_at_counter
 from bot.services.erasure import request_erasure
 from bot.services.members import MemberError, find_by_number
-from bot.services.scanning import INTENTS, scan
+from bot.services.scanning import INTENTS, SCAN_REFUSALS, scan
 from bot.web.api_auth import api_error, current_store, require_store_key
 from models import Member, Staff, Store
 
@@ -178,20 +178,6 @@ def erase_member(member_number: str) -> ResponseReturnValue:
     )
 
 
-# The HTTP status and error word for each reason a scan is refused.
-_SCAN_REFUSALS = {
-    "unknown": (404, "code_unknown", "No member has this code."),
-    "forged": (422, "code_forged", "This is not a valid member code."),
-    "expired": (422, "code_expired", "The code has expired; ask the member to refresh their barcode."),
-    "used": (409, "code_used", "This code was already used; ask the member to refresh their barcode."),
-    "number_only": (
-        422,
-        "member_number_lookup_only",
-        "A member number can only be looked up; scan the member barcode to earn or spend.",
-    ),
-}
-
-
 @bp.post("/scan")
 @require_store_key()
 def scan_code() -> ResponseReturnValue:
@@ -209,7 +195,7 @@ def scan_code() -> ResponseReturnValue:
         )
         card = member_card(session, outcome.member) if outcome.member else None
     if outcome.refusal is not None:
-        status, error, message_en = _SCAN_REFUSALS[outcome.refusal.reason]
+        status, error, message_en = SCAN_REFUSALS[outcome.refusal.reason]
         return api_error(status, error, outcome.refusal.message, message_en)
     assert card is not None
     return jsonify(

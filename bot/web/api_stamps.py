@@ -22,8 +22,7 @@ from bot.i18n import gettext
 from bot.runtime import Runtime
 from bot.services.counter import UnknownStaff, find_active_staff, member_card
 from bot.services.members import MemberError
-from bot.services.purchases import SCAN_REFUSALS
-from bot.services.scanning import scan
+from bot.services.scanning import SCAN_REFUSALS, scan
 from bot.services.stamps import LIMIT_REACHED, NO_VISIT_CARD, earlier_smart_stamp, smart_stamp
 from bot.web.api_auth import api_error, current_store, require_store_key
 from models import Member, Staff, Store
