@@ -19,11 +19,10 @@ from bot.web.card import card_url, image_url
 from handlers.context import HandlerContext, Replies
 from handlers.member_messages import TIER_LABELS, uri_button
 from handlers.membership import invitation_for
-from handlers.messages import flex
+from handlers.messages import BRAND_GREEN, GREY, flex
 from handlers.routing import action
 
 WHITE = "#FFFFFF"
-GREY = "#888888"
 
 
 def _now() -> datetime:
@@ -52,7 +51,7 @@ def barcode_card(ctx: HandlerContext, member: MemberSummary, code: barcode.Curre
         "header": {
             "type": "box",
             "layout": "vertical",
-            "backgroundColor": "#06C755",
+            "backgroundColor": BRAND_GREEN,
             "contents": [
                 {"type": "text", "text": settings.brand_name, "color": WHITE, "size": "sm"},
                 {

@@ -18,14 +18,13 @@ from bot.services.coupons import find_coupon, template_of, usable_coupons, why_n
 from bot.web.api_coupons import coupon_image_url
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for
-from handlers.messages import flex
+from handlers.messages import GREY, flex
 from handlers.routing import action
 from models import Coupon, CouponTemplate
 
 # LINE allows 12 bubbles in a carousel; ten coupons stay easy to swipe through.
 MAX_BUBBLES = 10
 ACCENT = "#E8594A"
-GREY = "#888888"
 
 
 def _now() -> datetime:

@@ -8,7 +8,7 @@ from linebot.v3.messaging import Message, TemplateMessage, TextMessage
 
 from bot.i18n import _
 from bot.services.members import MemberSummary
-from handlers.messages import bubble, flex, postback_button
+from handlers.messages import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button
 
 TIER_LABELS = {"regular": "一般會員", "silver": "銀卡會員", "gold": "金卡會員"}
 
@@ -46,7 +46,7 @@ def profile(language: str, brand: str, member: MemberSummary) -> list[Message]:
         "header": {
             "type": "box",
             "layout": "vertical",
-            "backgroundColor": "#06C755",
+            "backgroundColor": BRAND_GREEN,
             "contents": [
                 {"type": "text", "text": brand, "color": "#FFFFFF", "size": "sm"},
                 {
@@ -68,7 +68,7 @@ def profile(language: str, brand: str, member: MemberSummary) -> list[Message]:
                     "type": "box",
                     "layout": "horizontal",
                     "contents": [
-                        {"type": "text", "text": label, "size": "sm", "color": "#888888", "flex": 2},
+                        {"type": "text", "text": label, "size": "sm", "color": GREY, "flex": 2},
                         {"type": "text", "text": value, "size": "sm", "weight": "bold", "align": "end", "flex": 3},
                     ],
                 }
@@ -80,9 +80,7 @@ def profile(language: str, brand: str, member: MemberSummary) -> list[Message]:
             "layout": "vertical",
             "spacing": "sm",
             "contents": [
-                postback_button(_("會員條碼", language), "barcode", style="primary"),
-                postback_button(_("集點卡", language), "stamps"),
-                postback_button(_("優惠券", language), "coupons"),
+                *member_shortcuts(language),
                 postback_button(_("解除綁定", language), "unbind"),
             ],
         },

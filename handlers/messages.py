@@ -8,6 +8,9 @@ from linebot.v3.messaging import FlexContainer, FlexMessage, Message, QuickReply
 
 from bot.i18n import _
 
+BRAND_GREEN = "#06C755"
+GREY = "#888888"
+
 # (action, zh-TW label) in the order the menu shows them.
 MENU_ACTIONS: tuple[tuple[str, str], ...] = (
     ("bind", "加入/綁定會員"),
@@ -108,4 +111,13 @@ def coming_soon(language: str, label: str) -> list[Message]:
             text=_("「{feature}」功能即將開放，敬請期待！", language, feature=_(label, language)),
             quickReply=quick_menu(language),
         )
+    ]
+
+
+def member_shortcuts(language: str) -> list[dict[str, Any]]:
+    """The buttons a member card ends with: barcode first, then stamp cards and coupons."""
+    return [
+        postback_button(_("會員條碼", language), "barcode", style="primary"),
+        postback_button(_("集點卡", language), "stamps"),
+        postback_button(_("優惠券", language), "coupons"),
     ]

@@ -14,13 +14,11 @@ from bot.services.point_expiry import REMIND_DAYS_BEFORE, points_expiring
 from bot.services.tiers import TIERS, TIERS_BY_CODE, rolling_spend
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for
-from handlers.messages import flex, postback_button
+from handlers.messages import BRAND_GREEN, GREY, flex, member_shortcuts
 from handlers.routing import action
 from models import Member, PointEntry
 
-BRAND_GREEN = "#06C755"
 MINUS_RED = "#E53935"
-GREY = "#888888"
 LATEST = 5
 
 
@@ -153,9 +151,7 @@ def points_bubble(ctx: HandlerContext, member: Member, at: datetime) -> dict[str
             "layout": "vertical",
             "spacing": "sm",
             "contents": [
-                postback_button(_("會員條碼", language), "barcode", style="primary"),
-                postback_button(_("集點卡", language), "stamps"),
-                postback_button(_("優惠券", language), "coupons"),
+                *member_shortcuts(language),
             ],
         },
     }

@@ -14,13 +14,11 @@ from bot.services.stamp_views import CardView, card_views
 from bot.services.stamps import active_templates
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for
-from handlers.messages import flex, postback_button
+from handlers.messages import BRAND_GREEN, GREY, flex, postback_button
 from handlers.routing import action
 from models import Coupon, CouponTemplate, StampCardTemplate
 
-BRAND_GREEN = "#06C755"
 EMPTY_GREY = "#BBBBBB"
-GREY = "#888888"
 PER_ROW = 5
 # LINE shows at most 12 bubbles in a carousel.
 MAX_BUBBLES = 12
