@@ -28,10 +28,10 @@ from bot.barcode_images import code128_png, qr_png
 from bot.cli import upgrade_database
 from bot.db import transaction
 from bot.runtime import Runtime
-from bot.services import binding, members
-from bot.services.api_keys import create_api_key
-from bot.services.barcode import current_code
-from bot.services.line_users import record_follow
+from bot.services.barcode.codes import current_code
+from bot.services.membership import binding, members
+from bot.services.membership.line_users import record_follow
+from bot.services.staff.api_keys import create_api_key
 from bot.settings import Settings, normalise_database_url
 from bot.web.card import card_url, image_path
 from models import Store

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli import upgrade_database
 from bot.db import make_engine, make_session_factory, transaction
-from bot.services.ledger import InsufficientPoints, post_points
-from bot.services.purchases import PurchaseRequest, record_purchase
+from bot.services.rewards.ledger import InsufficientPoints, post_points
+from bot.services.rewards.purchases import PurchaseRequest, record_purchase
 from bot.settings import normalise_database_url
 from models import Member, MemberBalance, PointEntry, Store
 

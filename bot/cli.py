@@ -89,7 +89,7 @@ def api_keys_create(store_code: str, name: str) -> None:
     from datetime import UTC, datetime
 
     from bot.db import make_engine, make_session_factory, transaction
-    from bot.services.api_keys import ApiKeyError, create_api_key
+    from bot.services.staff.api_keys import ApiKeyError, create_api_key
 
     settings = Settings.from_env()
     try:
@@ -108,7 +108,7 @@ def api_keys_revoke(key_id: int) -> None:
     from datetime import UTC, datetime
 
     from bot.db import make_engine, make_session_factory, transaction
-    from bot.services.api_keys import ApiKeyError, revoke_api_key
+    from bot.services.staff.api_keys import ApiKeyError, revoke_api_key
 
     settings = Settings.from_env()
     try:
@@ -132,8 +132,8 @@ def members_import(file: Path, dry_run: bool) -> None:
     from datetime import UTC, datetime
 
     from bot.db import make_engine, make_session_factory, transaction
-    from bot.services.member_import import import_members
-    from bot.services.pos_export import ImportFileError
+    from bot.services.membership.member_import import import_members
+    from bot.services.membership.pos_export import ImportFileError
 
     settings = Settings.from_env()
     data = file.read_bytes()

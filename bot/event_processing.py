@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.db import transaction
 from bot.i18n import language_for
 from bot.runtime import Runtime
-from bot.services import outbox
-from bot.services.line_users import find_line_user
+from bot.services.membership.line_users import find_line_user
+from bot.services.messaging import outbox
 from handlers import HandlerContext, handle
 from models import WebhookEvent
 

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from typing import Protocol
 
-from bot.services.phones import mask_phone
+from bot.services.membership.phones import mask_phone
 from bot.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,11 @@ from bot.db import transaction
 from bot.event_processing import event_user, process_event
 from bot.queue import huey
 from bot.runtime import get_runtime
-from bot.services import menu_state, outbox, point_expiry, stamps, tiers
-from bot.services.members import MemberError
-from bot.services.stamp_views import DELIVER_AFTER_COMMIT
+from bot.services.membership import menu_state
+from bot.services.membership.members import MemberError
+from bot.services.messaging import outbox
+from bot.services.rewards import point_expiry, stamps, tiers
+from bot.services.rewards.stamp_views import DELIVER_AFTER_COMMIT
 from models import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -120,7 +122,7 @@ def review_tiers_monthly() -> None:
 @huey.periodic_task(crontab(hour="1", minute="0"))
 def issue_birthday_coupons() -> None:
     """Daily: each silver and gold member whose birthday is today gets their birthday coupon (once a year)."""
-    from bot.coupon_jobs import issue_birthday_coupons as issue
+    from bot.services.rewards.coupon_jobs import issue_birthday_coupons as issue
 
     runtime = get_runtime()
     queued: list[int] = []
@@ -134,7 +136,7 @@ def issue_birthday_coupons() -> None:
 @huey.periodic_task(crontab(hour="1", minute="30"))
 def remind_expiring_coupons() -> None:
     """Daily: remind members of unused coupons whose last day is three days away (once per coupon)."""
-    from bot.coupon_jobs import remind_expiring_coupons as remind
+    from bot.services.rewards.coupon_jobs import remind_expiring_coupons as remind
 
     runtime = get_runtime()
     queued: list[int] = []

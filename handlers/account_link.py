@@ -8,8 +8,8 @@ from linebot.v3.messaging import Message, TextMessage
 from linebot.v3.webhooks import AccountLinkEvent
 
 from bot.i18n import _
-from bot.services.account_link import complete_account_link
-from bot.services.members import MemberError
+from bot.services.membership.account_link import complete_account_link
+from bot.services.membership.members import MemberError
 from handlers.context import HandlerContext, Replies
 from handlers.events import event_time
 from handlers.messages import quick_menu

@@ -13,8 +13,9 @@ from typing import Any
 
 from bot.barcode_images import code128_png
 from bot.i18n import _
-from bot.services import barcode, members
-from bot.services.members import MemberSummary
+from bot.services.barcode import codes as barcode
+from bot.services.membership import members
+from bot.services.membership.members import MemberSummary
 from bot.web.card import card_url, image_url
 from handlers.context import HandlerContext, Replies
 from handlers.member_messages import TIER_LABELS, uri_button

@@ -12,9 +12,9 @@ from typing import Any
 from linebot.v3.messaging import ImageMessage, Message, TextMessage
 
 from bot.i18n import _
-from bot.services import members
-from bot.services.coupon_rules import MESSAGES
-from bot.services.coupons import find_coupon, template_of, usable_coupons, why_not_usable
+from bot.services.membership import members
+from bot.services.rewards.coupon_rules import MESSAGES
+from bot.services.rewards.coupons import find_coupon, template_of, usable_coupons, why_not_usable
 from bot.web.api_coupons import coupon_image_url
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for

@@ -16,7 +16,7 @@ from linebot.v3.webhooks import (
 
 from bot.i18n import language_for
 from bot.line_client import LineDeliveryError
-from bot.services import line_users
+from bot.services.membership import line_users
 from handlers import messages
 from handlers.context import HandlerContext, Replies
 from handlers.routing import ACTIONS, action_for_text, parse_postback

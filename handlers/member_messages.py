@@ -7,7 +7,7 @@ from typing import Any
 from linebot.v3.messaging import Message, TemplateMessage, TextMessage
 
 from bot.i18n import _
-from bot.services.members import MemberSummary
+from bot.services.membership.members import MemberSummary
 from handlers.messages import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button
 
 TIER_LABELS = {"regular": "一般會員", "silver": "銀卡會員", "gold": "金卡會員"}

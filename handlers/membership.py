@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from bot.i18n import _
 from bot.line_client import LineDeliveryError
-from bot.services import bind_codes, binding, erasure, members
-from bot.services.account_link import record_link_token
-from bot.services.members import MemberError
+from bot.services.membership import bind_codes, binding, erasure, members
+from bot.services.membership.account_link import record_link_token
+from bot.services.membership.members import MemberError
 from bot.web.links import bind_url, join_url
 from handlers import member_messages
 from handlers.context import HandlerContext, Replies

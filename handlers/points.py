@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.i18n import _
-from bot.services import members
-from bot.services.point_expiry import REMIND_DAYS_BEFORE, points_expiring
-from bot.services.tiers import TIERS, TIERS_BY_CODE, rolling_spend
+from bot.services.membership import members
+from bot.services.rewards.point_expiry import REMIND_DAYS_BEFORE, points_expiring
+from bot.services.rewards.tiers import TIERS, TIERS_BY_CODE, rolling_spend
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for
 from handlers.messages import BRAND_GREEN, GREY, flex, member_shortcuts

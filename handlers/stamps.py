@@ -9,9 +9,9 @@ from typing import Any
 from linebot.v3.messaging import Message, TextMessage
 
 from bot.i18n import _
-from bot.services import members
-from bot.services.stamp_views import CardView, card_views
-from bot.services.stamps import active_templates
+from bot.services.membership import members
+from bot.services.rewards.stamp_views import CardView, card_views
+from bot.services.rewards.stamps import active_templates
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for
 from handlers.messages import BRAND_GREEN, GREY, flex, postback_button

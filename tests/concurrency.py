@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.members import MemberError
+from bot.services.membership.members import MemberError
 
 
 def race(sessions: sessionmaker[Session], racers: int, work: Callable[[Session, int, Callable[[], Any]], str]) -> list:

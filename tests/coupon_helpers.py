@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.coupons import issue_coupon
+from bot.services.rewards.coupons import issue_coupon
 from models import Coupon, CouponRedemption, CouponTemplate, Member
 
 # 12:00 in Taipei.

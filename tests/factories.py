@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services import binding, members
-from bot.services.line_users import find_line_user
+from bot.services.membership import binding, members
+from bot.services.membership.line_users import find_line_user
 from models import Member
 
 

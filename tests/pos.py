@@ -16,8 +16,8 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.api_keys import create_api_key
-from bot.services.ledger import post_points
+from bot.services.rewards.ledger import post_points
+from bot.services.staff.api_keys import create_api_key
 from models import LineUser, Member, Staff, Store
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "pos-api.yaml"

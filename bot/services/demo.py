@@ -7,8 +7,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services.coupon_rules import seed_demo_coupons
-from bot.services.stamps import seed_demo_stamp_cards
+from bot.services.rewards.coupon_rules import seed_demo_coupons
+from bot.services.rewards.stamps import seed_demo_stamp_cards
 from models import Member, Staff, Store
 
 DEMO_STORES = (("TPE01", "台北信義店", False), ("ONLINE", "網路商店", True))

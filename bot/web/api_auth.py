@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from bot.db import transaction
 from bot.runtime import Runtime
-from bot.services.api_keys import store_for_key
+from bot.services.staff.api_keys import store_for_key
 from models import Store
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from bot.barcode_images import code128_png
 from bot.db import transaction
 from bot.runtime import Runtime
-from bot.services.counter import UnknownStaff, find_active_staff
-from bot.services.coupons import (
+from bot.services.membership.members import find_by_number
+from bot.services.rewards.coupons import (
     CouponRefused,
     find_coupon,
     live_redemption,
@@ -28,7 +28,7 @@ from bot.services.coupons import (
     undo_redemption,
     usable_coupons,
 )
-from bot.services.members import find_by_number
+from bot.services.staff.counter import UnknownStaff, find_active_staff
 from bot.settings import Settings
 from bot.web.api_auth import api_error, current_store, require_store_key
 from bot.web.links import LinkInvalid, read_link, sign_link

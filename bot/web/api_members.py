@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from bot.db import transaction
 from bot.runtime import Runtime
-from bot.services.bind_codes import issue_bind_code
-from bot.services.binding import BindingRefused
-from bot.services.counter import MemberCard, UnknownStaff, find_active_staff, member_card, unbind_at_counter
-from bot.services.erasure import request_erasure
-from bot.services.members import MemberError, find_by_number
-from bot.services.scanning import INTENTS, SCAN_REFUSALS, scan
+from bot.services.barcode.scanning import INTENTS, SCAN_REFUSALS, scan
+from bot.services.membership.bind_codes import issue_bind_code
+from bot.services.membership.binding import BindingRefused
+from bot.services.membership.erasure import request_erasure
+from bot.services.membership.members import MemberError, find_by_number
+from bot.services.staff.counter import MemberCard, UnknownStaff, find_active_staff, member_card, unbind_at_counter
 from bot.web.api_auth import api_error, current_store, require_store_key
 from models import Member, Staff, Store
 

@@ -1,7 +1,7 @@
 """The POS API's purchases and refunds (/api/v1, store key required), from store tills and the online shop.
 
-The views check the body's shape and hand it to bot.services.purchases / bot.services.refunds; openapi/pos-api.yaml
-describes both endpoints.
+The views check the body's shape and hand it to bot.services.rewards.purchases / .refunds;
+openapi/pos-api.yaml describes both endpoints.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from flask.typing import ResponseReturnValue
 
 from bot.db import transaction
 from bot.runtime import Runtime
-from bot.services.purchases import Answer, PurchaseRequest, record_purchase
-from bot.services.refunds import RefundRequest, record_refund
+from bot.services.rewards.purchases import Answer, PurchaseRequest, record_purchase
+from bot.services.rewards.refunds import RefundRequest, record_refund
 
 # Imported here, not when answering: bot.tasks also delivers the pushes other services queue (stamp cards filled),
 # once the transaction commits.

@@ -20,10 +20,10 @@ import bot.tasks  # noqa: F401  (sends the pushes of cards filled here once the 
 from bot.db import transaction
 from bot.i18n import gettext
 from bot.runtime import Runtime
-from bot.services.counter import UnknownStaff, find_active_staff, member_card
-from bot.services.members import MemberError
-from bot.services.scanning import SCAN_REFUSALS, scan
-from bot.services.stamps import LIMIT_REACHED, NO_VISIT_CARD, earlier_smart_stamp, smart_stamp
+from bot.services.barcode.scanning import SCAN_REFUSALS, scan
+from bot.services.membership.members import MemberError
+from bot.services.rewards.stamps import LIMIT_REACHED, NO_VISIT_CARD, earlier_smart_stamp, smart_stamp
+from bot.services.staff.counter import UnknownStaff, find_active_staff, member_card
 from bot.web.api_auth import api_error, current_store, require_store_key
 from models import Member, Staff, Store
 

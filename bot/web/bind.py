@@ -11,10 +11,10 @@ from flask import Blueprint, current_app, redirect, request
 from werkzeug.wrappers import Response
 
 from bot.db import transaction
-from bot.services.account_link import AccountLinkRefused, check_link_token, start_account_link
-from bot.services.members import MemberError
-from bot.services.phones import InvalidPhoneNumber, mask_phone, normalise_phone
-from bot.services.verification import (
+from bot.services.membership.account_link import AccountLinkRefused, check_link_token, start_account_link
+from bot.services.membership.members import MemberError
+from bot.services.membership.phones import InvalidPhoneNumber, mask_phone, normalise_phone
+from bot.services.membership.verification import (
     TOO_MANY_FOR_PHONE,
     TOO_MANY_FOR_USER,
     VerificationRefused,

@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.barcode_images import RENDERERS
 from bot.db import transaction
-from bot.services.barcode import CODE_LENGTH, STEP_SECONDS, CurrentCode, current_code
-from bot.services.line_users import find_line_user
-from bot.services.members import MemberSummary, member_of, summary
+from bot.services.barcode.codes import CODE_LENGTH, STEP_SECONDS, CurrentCode, current_code
+from bot.services.membership.line_users import find_line_user
+from bot.services.membership.members import MemberSummary, member_of, summary
 from bot.settings import Settings
 from bot.web.links import LinkInvalid, read_link, sign_link
 from bot.web.pages import PageRefused, notice, refused_page, runtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from bot.services.phones import mask_phone
+from bot.services.membership.phones import mask_phone
 from bot.sms import DevSmsBackend
 
 bp = Blueprint("dev_sms", __name__)

@@ -13,11 +13,18 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import transaction
 from bot.i18n import _, language_for
 from bot.line_client import LineDeliveryError
-from bot.services import outbox
-from bot.services.account_link import record_link_token
-from bot.services.joining import PHONE_TAKEN, PRIVACY_VERSION, TERMS_VERSION, JoinForm, PhoneTaken, join_with_line
-from bot.services.members import MemberError
-from bot.services.phones import InvalidPhoneNumber, normalise_phone
+from bot.services.membership.account_link import record_link_token
+from bot.services.membership.joining import (
+    PHONE_TAKEN,
+    PRIVACY_VERSION,
+    TERMS_VERSION,
+    JoinForm,
+    PhoneTaken,
+    join_with_line,
+)
+from bot.services.membership.members import MemberError
+from bot.services.membership.phones import InvalidPhoneNumber, normalise_phone
+from bot.services.messaging import outbox
 from bot.web.links import bind_url
 from bot.web.pages import (
     FORM_EXPIRED,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.i18n import _
 from bot.runtime import Runtime
-from bot.services.line_users import find_line_user
-from bot.services.members import member_of
+from bot.services.membership.line_users import find_line_user
+from bot.services.membership.members import member_of
 from bot.web.links import LinkInvalid, read_link
 from models import LineUser
 

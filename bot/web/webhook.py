@@ -11,7 +11,7 @@ from linebot.v3.webhook import SignatureValidator
 
 from bot.db import transaction
 from bot.runtime import Runtime
-from bot.services.inbox import MalformedWebhook, record_webhook
+from bot.services.messaging.inbox import MalformedWebhook, record_webhook
 
 log = logging.getLogger(__name__)
 

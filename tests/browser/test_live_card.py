@@ -12,7 +12,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
-from bot.services.barcode import STEP_SECONDS, current_code
+from bot.services.barcode.codes import STEP_SECONDS, current_code
 from bot.web import card
 from models import Member
 from tests.binding_helpers import friend

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.db import transaction
-from bot.services import line_users
-from bot.services.account_link import (
+from bot.services.membership import line_users
+from bot.services.membership.account_link import (
     ALREADY_BOUND,
     LINK_TOKEN_SPENT,
     LINK_TOKEN_UNKNOWN,
@@ -22,7 +22,7 @@ from bot.services.account_link import (
     record_link_token,
     start_account_link,
 )
-from bot.services.members import find_by_phone
+from bot.services.membership.members import find_by_phone
 from models import LinkToken, PhoneVerification
 from tests.binding_helpers import make_member
 

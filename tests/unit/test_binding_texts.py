@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bot.i18n import gettext
-from bot.services import account_link, joining, verification
+from bot.services.membership import account_link, joining, verification
 from bot.web import bind, join, pages
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

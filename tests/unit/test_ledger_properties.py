@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.api_keys import create_api_key
-from bot.services.ledger import IdempotencyConflict, InsufficientPoints, ledger_sum, points_balance, post_points
-from bot.services.point_expiry import expire_points, expiry_for
-from bot.services.purchases import PurchaseRequest, points_for, record_purchase
-from bot.services.refunds import RefundRequest, record_refund
-from bot.services.tiers import TIERS_BY_CODE
+from bot.services.rewards.ledger import IdempotencyConflict, InsufficientPoints, ledger_sum, points_balance, post_points
+from bot.services.rewards.point_expiry import expire_points, expiry_for
+from bot.services.rewards.purchases import PurchaseRequest, points_for, record_purchase
+from bot.services.rewards.refunds import RefundRequest, record_refund
+from bot.services.rewards.tiers import TIERS_BY_CODE
+from bot.services.staff.api_keys import create_api_key
 from models import Member, PointEntry, Store
 
 TZ = ZoneInfo("Asia/Taipei")

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.db import transaction
-from bot.services.member_import import ImportReport, import_members
-from bot.services.members import points_balance
-from bot.services.pos_export import ImportFileError
+from bot.services.membership.member_import import ImportReport, import_members
+from bot.services.membership.members import points_balance
+from bot.services.membership.pos_export import ImportFileError
 from models import Member, PointEntry
 from tests.helpers import count
 from tests.pos import make_member

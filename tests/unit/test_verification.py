@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import line_users
-from bot.services.verification import (
+from bot.services.membership import line_users
+from bot.services.membership.verification import (
     CODE_DEAD,
     CODE_EXPIRED,
     CODE_FORMAT,

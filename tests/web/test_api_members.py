@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.cli import main
 from bot.db import transaction
-from bot.services.api_keys import hash_key, revoke_api_key
+from bot.services.staff.api_keys import hash_key, revoke_api_key
 from models import ApiKey, BindCode, BindingAudit, ErasureRequest, Member
 from tests.helpers import count
 from tests.pos import assert_matches_openapi, make_line_user, make_member, open_shop

@@ -11,7 +11,7 @@ import zxingcpp
 from itsdangerous.timed import TimestampSigner
 from PIL import Image
 
-from bot.services.barcode import STEP_SECONDS, current_code, resolve
+from bot.services.barcode.codes import STEP_SECONDS, current_code, resolve
 from bot.web import card
 from bot.web.links import sign_link
 from models import Member

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import bind_codes
-from bot.services.bind_codes import issue_bind_code, redeem_bind_code
-from bot.services.binding import BindingRefused, bind
+from bot.services.membership import bind_codes
+from bot.services.membership.bind_codes import issue_bind_code, redeem_bind_code
+from bot.services.membership.binding import BindingRefused, bind
 from models import BindCode, BindingAudit, LineUser, Member, Store
 from models.binding import BindCodeFailure
 from tests.helpers import count

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import transaction
-from bot.services.binding import unbind
+from bot.services.membership.binding import unbind
 from bot.sms import SmsDeliveryError
 from bot.web.links import bind_url
 from models import AccountLinkNonce, Member, PhoneVerification

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction
-from bot.services import binding
-from bot.services.bind_codes import issue_bind_code, redeem_bind_code
+from bot.services.membership import binding
+from bot.services.membership.bind_codes import issue_bind_code, redeem_bind_code
 from models import BindCode, BindingAudit, LineUser, Member, Store
 from tests.concurrency import race
 from tests.helpers import count

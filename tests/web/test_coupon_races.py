@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import make_engine, make_session_factory
-from bot.services import coupons
-from bot.services.coupons import CouponRefused, issue_coupon, redeem_coupon
+from bot.services.rewards import coupons
+from bot.services.rewards.coupons import CouponRefused, issue_coupon, redeem_coupon
 from models import Coupon, CouponRedemption, CouponTemplate, Member
 from tests.concurrency import race
 from tests.coupon_helpers import T0, give, make_template, redemptions

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.db import transaction
-from bot.services.coupon_rules import MESSAGES
-from bot.services.coupons import (
+from bot.services.rewards.coupon_rules import MESSAGES
+from bot.services.rewards.coupons import (
     UNDO_WINDOW,
     CouponRefused,
     redeem_coupon,

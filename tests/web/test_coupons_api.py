@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.db import transaction
-from bot.services.api_keys import create_api_key
+from bot.services.staff.api_keys import create_api_key
 from models import Coupon, CouponRedemption
 from tests.coupon_helpers import give, make_template, redemptions
 from tests.pos import assert_matches_openapi, make_member, open_shop

@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import Image
 
 from bot.db import transaction
-from bot.services.coupons import redeem_coupon
+from bot.services.rewards.coupons import redeem_coupon
 from tests.binding_helpers import friend, path_of
 from tests.coupon_helpers import T0, give, make_template
 from tests.factories import make_member

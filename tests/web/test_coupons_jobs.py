@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from bot import tasks
-from bot.coupon_jobs import issue_birthday_coupons, remind_expiring_coupons
 from bot.db import transaction
-from bot.services.coupon_rules import seed_demo_coupons
+from bot.services.rewards.coupon_jobs import issue_birthday_coupons, remind_expiring_coupons
+from bot.services.rewards.coupon_rules import seed_demo_coupons
 from models import Coupon, CouponTemplate, LineUser, Member, OutboundMessage
 from tests.binding_helpers import friend
 from tests.coupon_helpers import T0, give, make_template

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import transaction
-from bot.services.erasure import request_erasure
-from bot.services.members import MemberError
+from bot.services.membership.erasure import request_erasure
+from bot.services.membership.members import MemberError
 from models import BindingAudit, ErasureRequest, LineUser, Member, PhoneVerification, PointEntry
 from tests.helpers import count
 from tests.pos import assert_matches_openapi, make_line_user, make_member, open_shop

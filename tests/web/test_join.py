@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.services.joining import PRIVACY_VERSION, TERMS_VERSION
+from bot.services.membership.joining import PRIVACY_VERSION, TERMS_VERSION
 from bot.web.links import join_url
 from models import BindingAudit, Consent, LineUser, Member, OutboundMessage, PointEntry
 from tests.binding_helpers import field, friend, link, make_member, path_of, text_of

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import outbox
+from bot.services.messaging import outbox
 from models import OutboundMessage
 
 HELLO = [{"type": "text", "text": "今天買麵包送點數"}]

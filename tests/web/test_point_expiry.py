@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import outbox
-from bot.services.ledger import ledger_sum, points_balance, post_points
-from bot.services.point_expiry import expire_points, expiry_for, points_expiring, remind_expiring_points
+from bot.services.messaging import outbox
+from bot.services.rewards.ledger import ledger_sum, points_balance, post_points
+from bot.services.rewards.point_expiry import expire_points, expiry_for, points_expiring, remind_expiring_points
 from models import PointEntry, PointExpiryReminder
 from tests.binding_helpers import friend
 from tests.binding_helpers import make_member as make_bound_member

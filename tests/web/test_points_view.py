@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.db import transaction
-from bot.services.ledger import post_points
+from bot.services.rewards.ledger import post_points
 from models import Member
 from tests.binding_helpers import friend
 from tests.factories import make_member

@@ -10,7 +10,7 @@ from schemathesis.checks import not_a_server_error, response_schema_conformance
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import barcode
+from bot.services.barcode import codes as barcode
 from models import Member, Store
 from tests.pos import SPEC_PATH, make_member, open_shop
 

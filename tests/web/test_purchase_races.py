@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import barcode
-from bot.services.api_keys import create_api_key
-from bot.services.ledger import InsufficientPoints, ledger_sum, points_balance, post_points
-from bot.services.purchases import PurchaseRequest, record_purchase
-from bot.services.refunds import RefundRequest, record_refund
+from bot.services.barcode import codes as barcode
+from bot.services.rewards.ledger import InsufficientPoints, ledger_sum, points_balance, post_points
+from bot.services.rewards.purchases import PurchaseRequest, record_purchase
+from bot.services.rewards.refunds import RefundRequest, record_refund
+from bot.services.staff.api_keys import create_api_key
 from models import Member, PointEntry, Purchase, Refund, Store
 from tests.concurrency import race
 from tests.helpers import count

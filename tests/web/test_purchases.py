@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import barcode
-from bot.services.ledger import post_points
-from bot.services.members import points_balance
+from bot.services.barcode import codes as barcode
+from bot.services.membership.members import points_balance
+from bot.services.rewards.ledger import post_points
 from models import Member, PointEntry, Purchase, Refund, ScanLog, StampCard, StampCardTemplate, Store, TierChange
 from tests.binding_helpers import friend
 from tests.binding_helpers import make_member as make_bound_member
@@ -28,7 +28,7 @@ def shop(runtime):
 @pytest.fixture
 def online_auth(runtime) -> dict[str, str]:
     """The online shop's key: it may record purchases by member number."""
-    from bot.services.api_keys import create_api_key
+    from bot.services.staff.api_keys import create_api_key
 
     with transaction(runtime.sessions) as session:
         session.add(Store(code="WEB", name="網路商店", is_online=True))

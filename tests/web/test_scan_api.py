@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction
-from bot.services import barcode
-from bot.services.barcode import STEP_SECONDS, ScanRefused
-from bot.services.scanning import scan
+from bot.services.barcode import codes as barcode
+from bot.services.barcode.codes import STEP_SECONDS, ScanRefused
+from bot.services.barcode.scanning import scan
 from models import Member, ScanLog
 from tests.concurrency import race
 from tests.helpers import count

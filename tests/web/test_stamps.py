@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import transaction
-from bot.services.members import MemberError
-from bot.services.stamps import (
+from bot.services.membership.members import MemberError
+from bot.services.rewards.stamps import (
     LIMIT_REACHED,
     cards_for,
     expire_stamp_cards,

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services import barcode
-from bot.services.stamps import smart_stamp
+from bot.services.barcode import codes as barcode
+from bot.services.rewards.stamps import smart_stamp
 from models import BarcodeUse, Coupon, Member, ScanLog, StampCard, StampEntry
 from tests.binding_helpers import friend
 from tests.coupon_helpers import make_template as make_coupon_template

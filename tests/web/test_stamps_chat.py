@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.db import transaction
-from bot.services.stamps import stamps_for_purchase
+from bot.services.rewards.stamps import stamps_for_purchase
 from models import Member, Purchase, StampCard
 from tests.binding_helpers import friend
 from tests.coupon_helpers import make_template as make_coupon_template

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services.stamps import stamps_for_purchase
+from bot.services.rewards.stamps import stamps_for_purchase
 from models import Member, OutboundMessage, Purchase, StampCard, StampEntry
 from tests.binding_helpers import friend
 from tests.factories import make_member

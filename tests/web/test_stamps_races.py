@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction
-from bot.services import barcode
-from bot.services.scanning import scan
-from bot.services.stamps import LIMIT_REACHED, smart_stamp
+from bot.services.barcode import codes as barcode
+from bot.services.barcode.scanning import scan
+from bot.services.rewards.stamps import LIMIT_REACHED, smart_stamp
 from models import Member, StampCard, StampEntry
 from tests.concurrency import race
 from tests.factories import make_member

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services.purchases import PurchaseRequest, record_purchase
-from bot.services.refunds import RefundRequest, record_refund
-from bot.services.tiers import evaluate_tier, monthly_review, rolling_spend
+from bot.services.rewards.purchases import PurchaseRequest, record_purchase
+from bot.services.rewards.refunds import RefundRequest, record_refund
+from bot.services.rewards.tiers import evaluate_tier, monthly_review, rolling_spend
 from models import Member, Store, TierChange
 from tests.pos import make_member
 

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services import barcode
-from bot.services.barcode import ScanRefused
-from bot.services.members import find_by_number
+from bot.services.barcode import codes as barcode
+from bot.services.barcode.codes import ScanRefused
+from bot.services.membership.members import find_by_number
 from models import Member, ScanLog
 
 log = logging.getLogger(__name__)

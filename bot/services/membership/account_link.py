@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services.binding import bind
-from bot.services.line_users import find_line_user
-from bot.services.members import MemberError, find_by_phone, member_of
+from bot.services.membership.binding import bind
+from bot.services.membership.line_users import find_line_user
+from bot.services.membership.members import MemberError, find_by_phone, member_of
 from models import AccountLinkNonce, LineUser, LinkToken, Member, PhoneVerification
 
 log = logging.getLogger(__name__)

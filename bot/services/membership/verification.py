@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.services.members import MemberError, find_by_phone
-from bot.services.phones import mask_phone
+from bot.services.membership.members import MemberError, find_by_phone
+from bot.services.membership.phones import mask_phone
 from models import LineUser, PhoneVerification
 
 log = logging.getLogger(__name__)

@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.services.ledger import post_points
-from bot.services.members import points_balance
-from bot.services.purchases import Answer, canonical_hash, find_purchase, member_json, refusal, replay
-from bot.services.stamps import reverse_purchase_stamps
-from bot.services.tiers import evaluate_tier
+from bot.services.membership.members import points_balance
+from bot.services.rewards.ledger import post_points
+from bot.services.rewards.purchases import Answer, canonical_hash, find_purchase, member_json, refusal, replay
+from bot.services.rewards.stamps import reverse_purchase_stamps
+from bot.services.rewards.tiers import evaluate_tier
 from models import Member, MemberBalance, PointEntry, Purchase, Refund
 
 REVERSE_REASON = "退貨"

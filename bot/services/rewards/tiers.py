@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import gettext, language_for
-from bot.services.outbox import queue_push
+from bot.services.messaging.outbox import queue_push
 from models import Member, Purchase, TierChange
 
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from bot.services.ledger import post_points
-from bot.services.phones import mask_phone
-from bot.services.pos_export import PosRow, RowProblem, read_pos_export
+from bot.services.membership.phones import mask_phone
+from bot.services.membership.pos_export import PosRow, RowProblem, read_pos_export
+from bot.services.rewards.ledger import post_points
 from models import Member, PointEntry
 from models.membership import MemberImport
 

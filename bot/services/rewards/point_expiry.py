@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.i18n import gettext, language_for
-from bot.services.ledger import post_points
-from bot.services.members import points_balance
-from bot.services.outbox import queue_push
+from bot.services.membership.members import points_balance
+from bot.services.messaging.outbox import queue_push
+from bot.services.rewards.ledger import post_points
 from models import LineUser, Member, MemberBalance, PointEntry
 from models.reminders import PointExpiryReminder
 

@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.binding import BindingRefused, bind
-from bot.services.members import MemberError
+from bot.services.membership.binding import BindingRefused, bind
+from bot.services.membership.members import MemberError
 from models import BindCode, LineUser, Member, Staff, Store
 from models.binding import BindCodeFailure
 

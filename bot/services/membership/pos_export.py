@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot.services.phones import InvalidPhoneNumber, normalise_phone
+from bot.services.membership.phones import InvalidPhoneNumber, normalise_phone
 
 # Header names as the POS writes them -> our field names.
 HEADERS = {

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.i18n import language_for
-from bot.services.outbox import queue_push
-from bot.services.stamp_cards import cards_for
+from bot.services.messaging.outbox import queue_push
+from bot.services.rewards.stamp_cards import cards_for
 from models import Coupon, CouponTemplate, LineUser, Member, StampCard, StampCardTemplate
 
 # session.info key: outbox ids to deliver after the session's transaction commits.

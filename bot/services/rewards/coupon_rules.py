@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.i18n import gettext
-from bot.services.members import MemberError
+from bot.services.membership.members import MemberError
 from models import CouponTemplate
 
 CODE_PREFIX = "CP"
@@ -72,7 +72,7 @@ class DemoTemplate:
 
 
 # The stamp card's reward, a shop-wide offer, and the birthday benefits of the silver and gold tiers
-# (bot.services.tiers names them).
+# (bot.services.rewards.tiers names them).
 DEMO_TEMPLATES = (
     DemoTemplate("FREEBREAD", "招牌麵包兌換券", "free_item", item="招牌麵包"),
     DemoTemplate("NT50OFF", "滿 300 折 50", "amount_off", value=50, min_spend=300, valid_days_after_issue=60),

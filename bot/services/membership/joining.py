@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.services.binding import bind
-from bot.services.ledger import post_points
-from bot.services.members import MemberError, create_member, find_by_phone, member_of
+from bot.services.membership.binding import bind
+from bot.services.membership.members import MemberError, create_member, find_by_phone, member_of
+from bot.services.rewards.ledger import post_points
 from models import Consent, LineUser, Member
 
 # The versions of the terms and the privacy notice the join page shows; change them with the texts.

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.counter import UnknownStaff, find_active_staff
-from bot.services.ledger import post_points
-from bot.services.members import find_by_number, points_balance
-from bot.services.point_expiry import expiry_for
-from bot.services.scanning import SCAN_REFUSALS, scan
-from bot.services.stamps import stamps_for_purchase
-from bot.services.tiers import NTD_PER_POINT, TIERS, TIERS_BY_CODE, Tier, announce_upgrade, evaluate_tier
+from bot.services.barcode.scanning import SCAN_REFUSALS, scan
+from bot.services.membership.members import find_by_number, points_balance
+from bot.services.rewards.ledger import post_points
+from bot.services.rewards.point_expiry import expiry_for
+from bot.services.rewards.stamps import stamps_for_purchase
+from bot.services.rewards.tiers import NTD_PER_POINT, TIERS, TIERS_BY_CODE, Tier, announce_upgrade, evaluate_tier
+from bot.services.staff.counter import UnknownStaff, find_active_staff
 from models import Member, Purchase, Store
 
 EARN_REASON = "消費"

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.services.members import MemberError
-from bot.services.members import points_balance as points_balance
+from bot.services.membership.members import MemberError
+from bot.services.membership.members import points_balance as points_balance
 from models import MemberBalance, PointEntry, StampCard, StampEntry
 
 __all__ = [

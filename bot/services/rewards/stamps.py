@@ -2,8 +2,8 @@
 member and brand-local day. A full card is closed, its reward coupon issued, the overflow put on a new card, and
 the member shown the full card in the chat.
 
-Every stamp change is a ledger entry (`bot.services.ledger.post_stamps`); the card mechanics (locking, opening,
-expiring, filling) are in `bot.services.stamp_cards`, the answers and the push in `bot.services.stamp_views`.
+Every stamp change is a ledger entry (`ledger.post_stamps`); the card mechanics (locking, opening, expiring,
+filling) are in `stamp_cards`, the answers in `stamp_views`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services.coupon_rules import template_by_code
-from bot.services.ledger import post_stamps
-from bot.services.members import MemberError
-from bot.services.stamp_cards import DEFAULT_TZ as DEFAULT_TZ
-from bot.services.stamp_cards import cards_for as cards_for
-from bot.services.stamp_cards import (
+from bot.services.membership.members import MemberError
+from bot.services.rewards.coupon_rules import template_by_code
+from bot.services.rewards.ledger import post_stamps
+from bot.services.rewards.stamp_cards import DEFAULT_TZ as DEFAULT_TZ
+from bot.services.rewards.stamp_cards import cards_for as cards_for
+from bot.services.rewards.stamp_cards import (
     earned_on,
     expiry_of_new_card,
     fill_card,
@@ -28,8 +28,8 @@ from bot.services.stamp_cards import (
     new_card,
     open_card,
 )
-from bot.services.stamp_cards import expire_stamp_cards as expire_stamp_cards
-from bot.services.stamp_views import announce_filled, progress
+from bot.services.rewards.stamp_cards import expire_stamp_cards as expire_stamp_cards
+from bot.services.rewards.stamp_views import announce_filled, progress
 from models import Coupon, Member, Purchase, StampCard, StampCardTemplate, StampEntry
 
 PURCHASE_REASON = "消費集點"

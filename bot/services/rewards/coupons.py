@@ -20,9 +20,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.coupon_rules import CODE_DIGITS, CODE_PREFIX, normalise_code, validity
-from bot.services.coupon_rules import CouponRefused as CouponRefused  # re-exported: callers catch it from here
-from bot.services.members import MemberError
+from bot.services.membership.members import MemberError
+from bot.services.rewards.coupon_rules import CODE_DIGITS, CODE_PREFIX, normalise_code, validity
+from bot.services.rewards.coupon_rules import CouponRefused as CouponRefused  # re-exported: callers catch it from here
 from models import Coupon, CouponRedemption, CouponTemplate, Member, Staff
 
 log = logging.getLogger(__name__)

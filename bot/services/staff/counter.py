@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.services.binding import unbind
-from bot.services.members import MemberError, summary
-from bot.services.phones import mask_phone
+from bot.services.membership.binding import unbind
+from bot.services.membership.members import MemberError, summary
+from bot.services.membership.phones import mask_phone
 from models import LineUser, Member, Staff, Store
 
 

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
 from bot.i18n import _, language_for
-from bot.services.coupon_rules import template_by_code
-from bot.services.coupons import CouponRefused, issue_coupon, template_of
-from bot.services.outbox import queue_push
-from bot.services.tiers import TIERS_BY_CODE
+from bot.services.messaging.outbox import queue_push
+from bot.services.rewards.coupon_rules import template_by_code
+from bot.services.rewards.coupons import CouponRefused, issue_coupon, template_of
+from bot.services.rewards.tiers import TIERS_BY_CODE
 from handlers.coupons import coupon_bubble, last_day
 from handlers.messages import flex
 from models import Coupon, CouponTemplate, LineUser, Member, OutboundMessage

@@ -1,5 +1,5 @@
 """One member's stamp cards, one at a time: find (and lock) the open card, open one, close it when it expires or
-fills, and count the stamps earned on a brand-local day. `bot.services.stamps` builds the rules on these.
+fills, and count the stamps earned on a brand-local day. `bot.services.rewards.stamps` builds the rules on these.
 
 Concurrency: the member's open card of a template is locked (`SELECT … FOR UPDATE`) before anything is counted, so
 concurrent stamps for one member take turns; two transactions opening a card at once are settled by the partial
@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.coupon_rules import CouponRefused
-from bot.services.coupons import issue_coupon
-from bot.services.ledger import post_stamps
-from bot.services.members import MemberError
+from bot.services.membership.members import MemberError
+from bot.services.rewards.coupon_rules import CouponRefused
+from bot.services.rewards.coupons import issue_coupon
+from bot.services.rewards.ledger import post_stamps
 from models import Coupon, CouponTemplate, Member, StampCard, StampCardTemplate, StampEntry
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
 from bot.line_client import LineClient, LineDeliveryError
-from bot.services.line_users import find_line_user
+from bot.services.membership.line_users import find_line_user
 from models import LineUser, RichMenuDeployment
 
 log = logging.getLogger(__name__)

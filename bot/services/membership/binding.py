@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.members import MemberError
+from bot.services.membership.members import MemberError
 from models import BindingAudit, LineUser, Member
 
 CHANNELS = ("line_page", "account_link", "counter", "api", "chat")

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.services.binding import unbind
-from bot.services.members import MemberError
+from bot.services.membership.binding import unbind
+from bot.services.membership.members import MemberError
 from models import ErasureRequest, Member, PhoneVerification
 
 ERASURE_CHANNELS = ("chat", "api")

@@ -1,0 +1,1 @@
+"""The rotating member barcode and what a scan of it means."""

@@ -1,0 +1,1 @@
+"""Membership: LINE users, joining, binding, account link, SMS verification, erasure, import."""

@@ -1,0 +1,1 @@
+"""Messaging: the webhook inbox and the outbox of messages to LINE users."""

@@ -1,0 +1,1 @@
+"""Rewards: the points and stamps ledger, purchases, refunds, stamp cards, coupons, tiers and expiry."""

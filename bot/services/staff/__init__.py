@@ -1,0 +1,1 @@
+"""Stores and their staff: POS API keys, clerks at the counter."""
