@@ -1,0 +1,106 @@
+"""Why a service refuses: one reason code per refusal, raised as `Refused(reason, **params)`.
+
+Services say only *why* (a `Reason`) and the values the text needs (`params`, e.g. `left=3`); the text people read
+(bot/refusal_texts.py, zh-TW with English in the catalogue) and the HTTP status (bot/web/api_errors.py for the POS
+API, bot/web/pages.py for the shopper's pages) are chosen at the edge. A reason's value is the machine word the POS
+API answers as `error` where it answers one, so those values never change.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Reason(StrEnum):
+    """Every reason any service refuses a request for."""
+
+    # Joining and members
+    PHONE_TAKEN = "phone_taken"
+    ALREADY_JOINED = "already_joined"
+    MEMBER_NOT_FOUND = "member_not_found"
+    ALREADY_ERASED = "already_erased"
+    # Binding a LINE account to a membership
+    MEMBER_ERASED_CANNOT_BIND = "member_erased_cannot_bind"
+    LINE_USER_BOUND_ELSEWHERE = "line_user_bound_elsewhere"
+    MEMBER_BOUND_ELSEWHERE = "member_bound_elsewhere"
+    MEMBER_ALREADY_BOUND = "member_already_bound"
+    NOT_BOUND = "not_bound"
+    # Counter bind codes
+    BIND_CODE_UNAVAILABLE = "code_unavailable"
+    BIND_CODE_WRONG = "bind_code_wrong"
+    BIND_CODE_USED = "bind_code_used"
+    BIND_CODE_EXPIRED = "bind_code_expired"
+    BIND_CODE_TOO_MANY_TRIES = "bind_code_too_many_tries"
+    # One-time SMS codes
+    TOO_MANY_CODES_FOR_PHONE = "too_many_codes_for_phone"
+    TOO_MANY_CODES_FOR_USER = "too_many_codes_for_user"
+    SMS_CODE_FORMAT = "sms_code_format"
+    SMS_CODE_WRONG = "sms_code_wrong"
+    SMS_CODE_DEAD = "sms_code_dead"
+    SMS_CODE_EXPIRED = "sms_code_expired"
+    SMS_CODE_USED = "sms_code_used"
+    SMS_CODE_UNKNOWN = "sms_code_unknown"
+    # LINE's account-link flow
+    LINK_TOKEN_UNKNOWN = "link_token_unknown"
+    LINK_TOKEN_SPENT = "link_token_spent"
+    LINE_USER_ALREADY_BOUND = "line_user_already_bound"
+    PHONE_NOT_VERIFIED = "phone_not_verified"
+    NO_MEMBER_WITH_PHONE = "no_member_with_phone"
+    ACCOUNT_LINK_FAILED = "account_link_failed"
+    NONCE_UNKNOWN = "nonce_unknown"
+    NONCE_USED = "nonce_used"
+    NONCE_EXPIRED = "nonce_expired"
+    NONCE_NOT_YOURS = "nonce_not_yours"
+    # Staff and store keys
+    UNKNOWN_STAFF = "unknown_staff"
+    STORE_UNKNOWN = "store_unknown"
+    API_KEY_NAME_INVALID = "api_key_name_invalid"
+    API_KEY_UNKNOWN = "api_key_unknown"
+    # The member barcode
+    CODE_UNKNOWN = "code_unknown"
+    CODE_FORGED = "code_forged"
+    CODE_EXPIRED = "code_expired"
+    CODE_USED = "code_used"
+    MEMBER_NUMBER_LOOKUP_ONLY = "member_number_lookup_only"
+    # The points and stamps ledger
+    INSUFFICIENT_POINTS = "insufficient_points"
+    INSUFFICIENT_STAMPS = "insufficient_stamps"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    # Purchases and refunds
+    CHANNEL_NOT_ALLOWED = "channel_not_allowed"
+    PURCHASE_NOT_FOUND = "purchase_not_found"
+    REFUND_EXCEEDS_PURCHASE = "refund_exceeds_purchase"
+    # Stamp cards
+    DAILY_LIMIT_REACHED = "daily_limit_reached"
+    NO_STAMP_CARD = "no_stamp_card"
+    STAMP_CARD_UNAVAILABLE = "stamp_card_unavailable"
+    # Coupons (the POS API has always answered these bare words)
+    COUPON_INACTIVE = "inactive"
+    COUPON_ENDED = "ended"
+    COUPON_SOLD_OUT = "sold_out"
+    COUPON_MEMBER_LIMIT = "member_limit"
+    COUPON_MEMBER_ERASED = "member_erased"
+    COUPON_UNKNOWN = "unknown"
+    COUPON_NOT_YET_VALID = "not_yet_valid"
+    COUPON_EXPIRED = "expired"
+    COUPON_VOIDED = "voided"
+    COUPON_USED = "used"
+    COUPON_FOREIGN = "foreign"
+    COUPON_MIN_SPEND = "min_spend"
+    COUPON_NOT_REDEEMED = "not_redeemed"
+    COUPON_UNDO_WINDOW_PASSED = "undo_window_passed"
+    COUPON_OTHER_STORE = "other_store"
+    COUPON_UNAVAILABLE = "coupon_unavailable"
+
+
+class Refused(Exception):
+    """A request a service will not carry out: `reason` says why, `params` fill the text shown for it."""
+
+    def __init__(self, reason: Reason, **params: Any) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.reason!r}, **{self.params!r})"
