@@ -1,4 +1,4 @@
-"""The task queue: Huey on Redis when REDIS_URL is set, else on a SQLite file next to the app."""
+"""The task queue: Huey on Redis when REDIS_URL is set, else on a SQLite file next to the app (HUEY_SQLITE_PATH)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import os
 
 from huey import Huey, RedisHuey, SqliteHuey
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import Settings, queue_settings
 
 
-def make_huey() -> Huey:
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        return RedisHuey("omo-member-bot", url=redis_url)
-    path = os.environ.get("HUEY_SQLITE_PATH") or str(PROJECT_ROOT / "instance" / "huey.sqlite3")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return SqliteHuey("omo-member-bot", filename=path)
+def make_huey(settings: Settings) -> Huey:
+    if settings.redis_url:
+        return RedisHuey("omo-member-bot", url=settings.redis_url)
+    os.makedirs(os.path.dirname(settings.huey_sqlite_path), exist_ok=True)
+    return SqliteHuey("omo-member-bot", filename=settings.huey_sqlite_path)
 
 
-huey = make_huey()
+# One queue per process, made at import: `@huey.task` in bot.tasks and `omo worker`'s consumer need it at module level.
+# It reads only the queue's own settings, so importing the tasks needs none of the app's secrets.
+huey = make_huey(queue_settings())

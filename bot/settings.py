@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +33,10 @@ def default_database_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'instance' / 'omo.sqlite3'}"
 
 
+def default_huey_sqlite_path() -> str:
+    return str(PROJECT_ROOT / "instance" / "huey.sqlite3")
+
+
 def normalise_database_url(url: str) -> str:
     """Point plain PostgreSQL URLs (as hosting platforms give them) at the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -48,6 +53,7 @@ class Settings:
     line_api_base_url: str = LINE_DEFAULT_API_BASE_URL
     database_url: str = field(default_factory=default_database_url)
     redis_url: str | None = None
+    huey_sqlite_path: str = field(default_factory=default_huey_sqlite_path)
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     timezone: str = "Asia/Taipei"
@@ -92,13 +98,15 @@ class Settings:
             raise ConfigurationError("WELCOME_POINTS must be a whole number of points") from exc
         if welcome_points < 0:
             raise ConfigurationError("WELCOME_POINTS cannot be negative")
+        queue = queue_settings(env)
         return cls(
             app_env=app_env,
             line_channel_secret=env.get("LINE_CHANNEL_SECRET") or DEV_CHANNEL_SECRET,
             line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN") or DEV_CHANNEL_ACCESS_TOKEN,
             line_api_base_url=(env.get("LINE_API_BASE_URL") or default_api_base).rstrip("/"),
             database_url=normalise_database_url(env.get("DATABASE_URL") or default_database_url()),
-            redis_url=env.get("REDIS_URL") or None,
+            redis_url=queue.redis_url,
+            huey_sqlite_path=queue.huey_sqlite_path,
             public_base_url=public_base_url,
             secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
             timezone=timezone,
@@ -118,3 +126,14 @@ class Settings:
     @property
     def uses_real_line(self) -> bool:
         return self.line_api_base_url == LINE_DEFAULT_API_BASE_URL
+
+
+def queue_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Only the task queue's settings (REDIS_URL, HUEY_SQLITE_PATH), read as from_env reads them, the rest left at
+    their defaults. bot.queue builds its queue when imported, by the worker and by tests too, which need not have the
+    app's secrets: from_env's checks belong where the app starts."""
+    env = os.environ if environ is None else environ
+    return Settings(
+        redis_url=env.get("REDIS_URL") or None,
+        huey_sqlite_path=env.get("HUEY_SQLITE_PATH") or default_huey_sqlite_path(),
+    )
