@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.log_redaction import configure_logging
 from bot.runtime import Runtime, set_runtime
@@ -23,6 +24,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     app.extensions["runtime"] = runtime
     app.extensions["sms"] = build_sms_backend(settings)
+    if settings.trusted_proxy_hops:
+        # The client's address (the join page's per-IP limit) comes from X-Forwarded-For set by these proxies.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
 
     from bot.web.api_coupons import bp as api_coupons_bp
     from bot.web.api_coupons import images as coupon_images_bp

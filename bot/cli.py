@@ -89,6 +89,7 @@ def api_keys_create(store_code: str, name: str) -> None:
     from datetime import UTC, datetime
 
     from bot.db import make_engine, make_session_factory, transaction
+    from bot.refusal_texts import text_for
     from bot.services.staff.api_keys import ApiKeyError, create_api_key
 
     settings = Settings.from_env()
@@ -96,7 +97,7 @@ def api_keys_create(store_code: str, name: str) -> None:
         with transaction(make_session_factory(make_engine(settings.database_url))) as session:
             api_key, raw_key = create_api_key(session, store_code=store_code, name=name, now=datetime.now(UTC))
     except ApiKeyError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(text_for(exc, "en")) from exc
     click.echo(f"API key {api_key.id} for store {store_code} ({api_key.name}); copy it now, it is not shown again:")
     click.echo(raw_key)
 
@@ -108,6 +109,7 @@ def api_keys_revoke(key_id: int) -> None:
     from datetime import UTC, datetime
 
     from bot.db import make_engine, make_session_factory, transaction
+    from bot.refusal_texts import text_for
     from bot.services.staff.api_keys import ApiKeyError, revoke_api_key
 
     settings = Settings.from_env()
@@ -115,7 +117,7 @@ def api_keys_revoke(key_id: int) -> None:
         with transaction(make_session_factory(make_engine(settings.database_url))) as session:
             api_key = revoke_api_key(session, key_id, now=datetime.now(UTC))
     except ApiKeyError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(text_for(exc, "en")) from exc
     click.echo(f"API key {api_key.id} ({api_key.name}) revoked")
 
 

@@ -1,18 +1,22 @@
-"""The worker's side of the webhook: run one stored event's handler in one transaction, then send its replies."""
+"""The worker's side of the webhook: run one stored event's handler in one unit of work.
+
+LINE is never called inside the transaction: a follow event's profile is fetched before it opens, and the replies
+are written to the outbox and sent (by the caller) after it commits.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
-from linebot.v3.webhooks import Event
+from linebot.v3.webhooks import Event, FollowEvent
 from sqlalchemy import select
 
-from bot.db import transaction
 from bot.i18n import language_for
+from bot.line_client import LineDeliveryError, Profile
 from bot.runtime import Runtime
 from bot.services.membership.line_users import find_line_user
 from bot.services.messaging import outbox
+from bot.uow import AfterCommit, UnitOfWork, left_to_the_caller, unit_of_work
 from handlers import HandlerContext, handle
 from models import WebhookEvent
 
@@ -21,67 +25,88 @@ log = logging.getLogger(__name__)
 MAX_EVENT_ATTEMPTS = 5
 
 
-def process_event(runtime: Runtime, inbox_id: int, now: datetime | None = None) -> list[int]:
-    """Handle one inbox event exactly once; returns the outbox ids its replies were queued as."""
-    now = now or datetime.now(UTC)
+def _pending_event(runtime: Runtime, inbox_id: int) -> tuple[str | None, dict[str, object]] | None:
+    with runtime.sessions() as session:
+        row = session.get(WebhookEvent, inbox_id)
+        if row is None or row.status != "pending":
+            return None
+        return row.line_user_id, row.payload
+
+
+def _profile_of_new_friend(runtime: Runtime, inbox_id: int) -> Profile | None:
+    """A new friend's LINE profile, fetched before the transaction; a profile is nice to have, never awaited."""
+    pending = _pending_event(runtime, inbox_id)
+    if pending is None or pending[1].get("type") != "follow" or not pending[0]:
+        return None
     try:
-        with transaction(runtime.sessions) as session:
-            row = session.scalars(
-                select(WebhookEvent).where(WebhookEvent.id == inbox_id).with_for_update()
-            ).one_or_none()
-            if row is None or row.status != "pending":
-                return []
-            row.attempts += 1
-            row.processed_at = now
-            if row.mode != "active":
-                # In standby another channel answers this chat: record the event, send nothing.
-                row.status = "skipped"
-                return []
-            event = Event.from_dict(row.payload)
-            line_user = find_line_user(session, row.line_user_id) if row.line_user_id else None
-            ctx = HandlerContext(
-                session=session,
-                settings=runtime.settings,
-                line=runtime.line,
-                line_user=line_user,
-                language=language_for(line_user.language if line_user else None),
-            )
-            replies = handle(ctx, event)
-            row.status = "done"
-            reply_token = getattr(event, "reply_token", None)
-            if not replies or not row.line_user_id:
-                return []
-            payloads = [reply.to_dict() for reply in replies]
-            if reply_token:
-                queued = outbox.queue_reply(
-                    session,
-                    reply_token=reply_token,
-                    line_user_id=row.line_user_id,
-                    event_time=row.occurred_at,
-                    messages=payloads,
-                    webhook_event_id=row.id,
-                )
-            else:
-                queued = outbox.queue_push(session, row.line_user_id, payloads, webhook_event_id=row.id)
-            return [message.id for message in queued]
+        return runtime.line.get_profile(pending[0])
+    except LineDeliveryError as exc:
+        log.warning("profile of a new friend unavailable: %s", exc)
+        return None
+
+
+def process_event(runtime: Runtime, inbox_id: int) -> AfterCommit:
+    """Handle one inbox event exactly once; returns the replies (outbox ids) and menu changes to carry out now."""
+    profile = _profile_of_new_friend(runtime, inbox_id)
+    try:
+        with unit_of_work(runtime, after_commit=left_to_the_caller) as uow:
+            _handle(uow, inbox_id, profile)
     except Exception as exc:
         _record_failure(runtime, inbox_id, exc)
         raise
+    return uow.after_commit
+
+
+def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None) -> None:
+    session = uow.session
+    row = session.scalars(select(WebhookEvent).where(WebhookEvent.id == inbox_id).with_for_update()).one_or_none()
+    if row is None or row.status != "pending":
+        return
+    row.attempts += 1
+    row.processed_at = uow.now
+    if row.mode != "active":
+        # In standby another channel answers this chat: record the event, send nothing.
+        row.status = "skipped"
+        return
+    event = Event.from_dict(row.payload)
+    line_user = find_line_user(session, row.line_user_id) if row.line_user_id else None
+    ctx = HandlerContext(
+        uow=uow,
+        line_user=line_user,
+        language=language_for(line_user.language if line_user else None),
+        profile=profile if isinstance(event, FollowEvent) else None,
+    )
+    replies = handle(ctx, event)
+    row.status = "done"
+    if row.line_user_id and row.line_user_id not in uow.after_commit.menu_users:
+        # The user's rich menu is checked after each of their events (LINE is called only when it differs), so a
+        # menu left wrong by a bind elsewhere is put right the next time they use the chat.
+        uow.after_commit.menu_users.append(row.line_user_id)
+    if not replies or not row.line_user_id:
+        return
+    payloads = [reply.to_dict() for reply in replies]
+    reply_token = getattr(event, "reply_token", None)
+    if reply_token:
+        queued = outbox.queue_reply(
+            session,
+            reply_token=reply_token,
+            line_user_id=row.line_user_id,
+            event_time=row.occurred_at,
+            messages=payloads,
+            webhook_event_id=row.id,
+        )
+    else:
+        queued = outbox.queue_push(session, row.line_user_id, payloads, webhook_event_id=row.id)
+    uow.send_after_commit([message.id for message in queued])
 
 
 def _record_failure(runtime: Runtime, inbox_id: int, exc: Exception) -> None:
     log.exception("webhook event %s failed", inbox_id)
-    with transaction(runtime.sessions) as session:
-        row = session.get(WebhookEvent, inbox_id)
+    with unit_of_work(runtime) as uow:
+        row = uow.session.get(WebhookEvent, inbox_id)
         if row is None:
             return
         row.attempts += 1
         row.error = f"{type(exc).__name__}: {exc}"[:2000]
         if row.attempts >= MAX_EVENT_ATTEMPTS:
             row.status = "failed"
-
-
-def event_user(runtime: Runtime, inbox_id: int) -> str | None:
-    """The LINE user id an inbox event came from."""
-    with runtime.sessions() as session:
-        return session.scalar(select(WebhookEvent.line_user_id).where(WebhookEvent.id == inbox_id))

@@ -1,15 +1,21 @@
-"""What the web process and the worker share: settings, database and the LINE client."""
+"""What the web process and the worker share: settings, database, clock, LINE client, rate limiter and the
+after-commit hook that queues deliveries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import Clock
 from bot.db import make_engine, make_session_factory
 from bot.line_client import LineClient
+from bot.rate_limit import LimitsRateLimiter
+from bot.services.rate_limits import RateLimiter
 from bot.settings import Settings
+from bot.uow import AfterCommit
 
 
 @dataclass
@@ -18,6 +24,10 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     line: LineClient
+    limiter: RateLimiter
+    clock: Clock = field(default_factory=Clock)
+    # What a unit of work hands its messages to once it has committed (tests may collect them instead).
+    after_commit: Callable[[AfterCommit], None] = field(default=lambda work: queue_after_commit(work))
 
     @classmethod
     def build(cls, settings: Settings, *, line_backoff: float = 0.5) -> Runtime:
@@ -27,7 +37,18 @@ class Runtime:
             engine=engine,
             sessions=make_session_factory(engine),
             line=LineClient(settings, backoff_factor=line_backoff),
+            limiter=LimitsRateLimiter.from_settings(settings),
         )
+
+
+def queue_after_commit(work: AfterCommit) -> None:
+    """Queue the sending of committed outbox messages and the relinking of changed rich menus (bot.tasks)."""
+    from bot.tasks import apply_rich_menu, deliver_message  # the tasks module imports this one
+
+    for outbound_id in work.outbox_ids:
+        deliver_message(outbound_id)
+    for line_user_id in work.menu_users:
+        apply_rich_menu(line_user_id)
 
 
 _current: Runtime | None = None

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.services.rate_limits import POS_PER_KEY, Rule
+
 LINE_DEFAULT_API_BASE_URL = "https://api.line.me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_CHANNEL_SECRET = "dev-channel-secret-not-for-production"
@@ -64,6 +66,8 @@ class Settings:
     sms_http_url: str = ""
     sms_http_token: str = ""
     welcome_points: int = 0
+    pos_rate_limit: Rule = POS_PER_KEY
+    trusted_proxy_hops: int = 0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -98,6 +102,15 @@ class Settings:
             raise ConfigurationError("WELCOME_POINTS must be a whole number of points") from exc
         if welcome_points < 0:
             raise ConfigurationError("WELCOME_POINTS cannot be negative")
+        pos_rate_limit = POS_PER_KEY
+        if env.get("POS_RATE_LIMIT"):
+            try:
+                pos_rate_limit = Rule.parse(POS_PER_KEY.name, env["POS_RATE_LIMIT"])
+            except ValueError as exc:
+                raise ConfigurationError("POS_RATE_LIMIT must be a rate like 600/minute") from exc
+        hops = env.get("TRUSTED_PROXY_HOPS") or "0"
+        if not hops.isascii() or not hops.isdigit():
+            raise ConfigurationError("TRUSTED_PROXY_HOPS must be how many proxies stand in front of the app (0: none)")
         queue = queue_settings(env)
         return cls(
             app_env=app_env,
@@ -117,6 +130,8 @@ class Settings:
             sms_http_url=env.get("SMS_HTTP_URL", ""),
             sms_http_token=env.get("SMS_HTTP_TOKEN", ""),
             welcome_points=welcome_points,
+            pos_rate_limit=pos_rate_limit,
+            trusted_proxy_hops=int(hops),
         )
 
     @property

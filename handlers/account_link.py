@@ -7,12 +7,13 @@ import logging
 from linebot.v3.messaging import Message, TextMessage
 from linebot.v3.webhooks import AccountLinkEvent
 
+from bot.chat.base import quick_menu
+from bot.chat.refusals import refusal_text
 from bot.i18n import _
 from bot.services.membership.account_link import complete_account_link
-from bot.services.membership.members import MemberError
+from bot.services.refusals import Refused
 from handlers.context import HandlerContext, Replies
 from handlers.events import event_time
-from handlers.messages import quick_menu
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,9 @@ def on_account_link(ctx: HandlerContext, event: AccountLinkEvent) -> Replies:
         return []
     try:
         member = complete_account_link(ctx.session, user_id, event.link.nonce, event.link.result, event_time(event))
-    except MemberError as refused:
-        log.info("account link refused: %s", refused.message)
-        return refused_message(ctx.language, refused.message)
+    except Refused as refused:
+        log.info("account link refused: %s", refused.reason)
+        return refused_message(ctx.language, refusal_text(refused, ctx.language))
     return linked_message(ctx.language, member.member_number)
 
 
@@ -37,7 +38,7 @@ def linked_message(language: str, member_number: str) -> list[Message]:
     return [TextMessage(text=text, quickReply=quick_menu(language))]
 
 
-def refused_message(language: str, reason: str) -> list[Message]:
-    """Why the account link did not bind, and what to do next."""
-    text = _(reason, language) + "\n" + _("如需協助，請輸入「綁定會員」重新開始，或洽門市人員。", language)
+def refused_message(language: str, why: str) -> list[Message]:
+    """Why the account link did not bind (`why`, in `language`), and what to do next."""
+    text = why + "\n" + _("如需協助，請輸入「綁定會員」重新開始，或洽門市人員。", language)
     return [TextMessage(text=text)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import messages
+from bot.chat import base as messages
 from handlers.context import HandlerContext, Replies
 from handlers.routing import action
 

@@ -1,33 +1,13 @@
-"""The member barcode in the chat: the rotating code as Code 128 and QR images, and a button to the live card.
-
-The images sit behind signed links that expire after 3 minutes, so an old chat card shows no usable code; the
-live card (`/members/card`) keeps the code fresh at the counter.
-"""
+"""The member barcode in the chat (the card itself is drawn by bot.chat.barcode)."""
 
 from __future__ import annotations
 
-import struct
-from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Any
-
-from bot.barcode_images import code128_png
-from bot.i18n import _
+from bot.chat.barcode import barcode_message
 from bot.services.barcode import codes as barcode
 from bot.services.membership import members
-from bot.services.membership.members import MemberSummary
-from bot.web.card import card_url, image_url
 from handlers.context import HandlerContext, Replies
-from handlers.member_messages import TIER_LABELS, uri_button
 from handlers.membership import invitation_for
-from handlers.messages import BRAND_GREEN, GREY, flex
 from handlers.routing import action
-
-WHITE = "#FFFFFF"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @action("barcode")
@@ -36,102 +16,6 @@ def show_barcode(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None or ctx.line_user is None:
         return invitation_for(ctx)
-    code = barcode.current_code(ctx.session, member, _now())
-    card = barcode_card(ctx, members.summary(ctx.session, member), code, ctx.line_user.line_user_id)
-    return [flex(_("{brand} 會員條碼", ctx.language, brand=ctx.settings.brand_name), card)]
-
-
-def barcode_card(ctx: HandlerContext, member: MemberSummary, code: barcode.CurrentCode, line_user_id: str) -> dict:
-    """The Flex bubble: brand, name, tier, points, the code as Code 128 and QR, the live card button."""
-    language, settings = ctx.language, ctx.settings
-    # Scanners accept a code in its own time step and the next one.
-    until = f"{(code.expires_at + timedelta(seconds=barcode.STEP_SECONDS)).astimezone(settings.tz):%H:%M}"
-    return {
-        "type": "bubble",
-        "size": "giga",
-        "header": {
-            "type": "box",
-            "layout": "vertical",
-            "backgroundColor": BRAND_GREEN,
-            "contents": [
-                {"type": "text", "text": settings.brand_name, "color": WHITE, "size": "sm"},
-                {
-                    "type": "text",
-                    "text": member.name or _("會員", language),
-                    "color": WHITE,
-                    "weight": "bold",
-                    "size": "lg",
-                    "wrap": True,
-                },
-            ],
-        },
-        "body": {
-            "type": "box",
-            "layout": "vertical",
-            "spacing": "md",
-            "backgroundColor": WHITE,
-            "contents": [
-                _tier_and_points(language, member),
-                {
-                    "type": "image",
-                    "url": image_url(settings, code.code, "code128"),
-                    "size": "full",
-                    "aspectMode": "fit",
-                    "aspectRatio": _code128_aspect_ratio(),
-                    "backgroundColor": WHITE,
-                },
-                _small(_grouped(code.code), color="#333333"),
-                {
-                    "type": "image",
-                    "url": image_url(settings, code.code, "qr"),
-                    "size": "xl",
-                    "aspectMode": "fit",
-                    "aspectRatio": "1:1",
-                    "backgroundColor": WHITE,
-                },
-                _small(_("此條碼於 {time} 前有效，每分鐘更新；結帳時請開啟動態條碼。", language, time=until)),
-                {"type": "separator"},
-                _small(_("會員編號 {number}（僅供查詢）", language, number=member.member_number)),
-            ],
-        },
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [uri_button(_("開啟動態條碼", language), card_url(settings, line_user_id), style="primary")],
-        },
-    }
-
-
-def _tier_and_points(language: str, member: MemberSummary) -> dict[str, Any]:
-    tier = _(TIER_LABELS.get(member.tier, member.tier), language)
-    return {
-        "type": "box",
-        "layout": "horizontal",
-        "contents": [
-            {"type": "text", "text": tier, "size": "sm", "weight": "bold", "flex": 1},
-            {
-                "type": "text",
-                "text": _("{points} 點", language, points=f"{member.points:,}"),
-                "size": "sm",
-                "weight": "bold",
-                "align": "end",
-                "flex": 1,
-            },
-        ],
-    }
-
-
-def _small(text: str, color: str = GREY) -> dict[str, Any]:
-    return {"type": "text", "text": text, "size": "xs", "color": color, "align": "center", "wrap": True}
-
-
-def _grouped(code: str) -> str:
-    """18 digits in three groups of six, easier to read out or type at a till."""
-    return " ".join(code[i : i + 6] for i in range(0, len(code), 6))
-
-
-@cache
-def _code128_aspect_ratio() -> str:
-    """Width:height of the Code 128 PNG (every 18-digit code draws the same size), read from its IHDR chunk."""
-    width, height = struct.unpack(">II", code128_png("0" * barcode.CODE_LENGTH)[16:24])
-    return f"{width}:{height}"
+    code = barcode.current_code(ctx.session, member, ctx.now)
+    summary = members.summary(ctx.session, member)
+    return barcode_message(ctx.language, ctx.settings, summary, code, ctx.line_user.line_user_id)

@@ -1,24 +1,43 @@
-"""What an event handler gets: the transaction, the LINE user, their language and the bot's settings."""
+"""What an event handler gets: the unit of work (session and the moment), the LINE user, their language, the
+bot's settings, and for a follow event the profile LINE gave before the transaction began."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from linebot.v3.messaging import Message
 from sqlalchemy.orm import Session
 
-from bot.line_client import LineClient
+from bot.line_client import Profile
+from bot.services.rate_limits import RateLimiter
 from bot.settings import Settings
+from bot.uow import UnitOfWork
 from models import LineUser
 
 
 @dataclass
 class HandlerContext:
-    session: Session
-    settings: Settings
-    line: LineClient
+    uow: UnitOfWork
     line_user: LineUser | None
     language: str
+    profile: Profile | None = None
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
+
+    @property
+    def now(self) -> datetime:
+        return self.uow.now
+
+    @property
+    def settings(self) -> Settings:
+        return self.uow.settings
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.uow.limiter
 
 
 Replies = list[Message]

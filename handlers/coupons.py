@@ -1,112 +1,22 @@
-"""Coupons in the chat: a carousel of the member's usable coupons, and a coupon's barcode to show at the till.
+"""Coupons in the chat: the member's usable coupons, and one coupon's barcode to show at the till.
 
-The barcode image sits behind a signed link (bot.web.api_coupons.coupon_image_url); the code is also sent as text,
-so a clerk can type it when the image does not load.
+The barcode image sits behind a signed link (bot.links.coupon_image_url); the code is also sent as text, so a clerk
+can type it when the image does not load.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from bot.chat.refusals import refusal_text
 
-from linebot.v3.messaging import ImageMessage, Message, TextMessage
-
-from bot.i18n import _
+from bot.chat import coupons as chat
+from bot.chat.base import text
+from bot.links import coupon_image_url
 from bot.services.membership import members
-from bot.services.rewards.coupon_rules import MESSAGES
+from bot.services.refusals import Refused
 from bot.services.rewards.coupons import find_coupon, template_of, usable_coupons, why_not_usable
-from bot.web.api_coupons import coupon_image_url
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for
-from handlers.messages import GREY, flex
 from handlers.routing import action
-from models import Coupon, CouponTemplate
-
-# LINE allows 12 bubbles in a carousel; ten coupons stay easy to swipe through.
-MAX_BUBBLES = 10
-ACCENT = "#E8594A"
-
-
-def _now() -> datetime:
-    """The clock the coupon actions read (tests move it)."""
-    return datetime.now(UTC)
-
-
-def benefit(language: str, template: CouponTemplate) -> str:
-    """What the coupon gives, in one line."""
-    item = template.item or ""
-    if template.kind == "amount_off":
-        return _("折抵 NT${value}", language, value=f"{template.value:,}")
-    if template.kind == "percent_off":
-        return _("享 {value}% 折扣", language, value=template.value)
-    if template.kind == "bogo":
-        return _("{item} 買一送一", language, item=item)
-    return _("免費兌換 {item}", language, item=item)
-
-
-def min_spend_line(language: str, template: CouponTemplate) -> str:
-    """The spend the coupon needs, or that it needs none."""
-    if template.min_spend <= 0:
-        return _("無最低消費", language)
-    return _("消費滿 NT${amount} 可使用", language, amount=f"{template.min_spend:,}")
-
-
-def expiry_line(language: str, tz: tzinfo, coupon: Coupon) -> str:
-    """ "有效期限 YYYY-MM-DD": the brand-local day of the coupon's last moment."""
-    if coupon.expires_at is None:
-        return _("無使用期限", language)
-    return _("有效期限 {date}", language, date=last_day(coupon, tz).isoformat())
-
-
-def last_day(coupon: Coupon, tz: tzinfo) -> date:
-    """The last brand-local day the coupon works (a coupon ending at midnight ends the day before)."""
-    assert coupon.expires_at is not None
-    return (coupon.expires_at - timedelta(microseconds=1)).astimezone(tz).date()
-
-
-def coupon_bubble(language: str, tz: tzinfo, coupon: Coupon, template: CouponTemplate) -> dict[str, Any]:
-    """One coupon as a Flex bubble: its name, what it gives, the minimum spend, until when, and a barcode button."""
-    show = _("出示條碼", language)
-    return {
-        "type": "bubble",
-        "size": "kilo",
-        "header": {
-            "type": "box",
-            "layout": "vertical",
-            "backgroundColor": ACCENT,
-            "contents": [
-                {"type": "text", "text": template.name, "color": "#FFFFFF", "weight": "bold", "wrap": True},
-            ],
-        },
-        "body": {
-            "type": "box",
-            "layout": "vertical",
-            "spacing": "sm",
-            "contents": [
-                {"type": "text", "text": benefit(language, template), "weight": "bold", "size": "lg", "wrap": True},
-                {"type": "text", "text": min_spend_line(language, template), "size": "sm", "color": GREY},
-                {"type": "text", "text": expiry_line(language, tz, coupon), "size": "sm", "color": GREY},
-            ],
-        },
-        "footer": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [
-                {
-                    "type": "button",
-                    "style": "primary",
-                    "color": ACCENT,
-                    "height": "sm",
-                    "action": {
-                        "type": "postback",
-                        "label": show,
-                        "data": f"action=coupon&code={coupon.code}",
-                        "displayText": show,
-                    },
-                }
-            ],
-        },
-    }
 
 
 @action("coupons")
@@ -114,25 +24,8 @@ def show_coupons(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
         return invitation_for(ctx)
-    language = ctx.language
-    usable = usable_coupons(ctx.session, member.id, _now())
-    if not usable:
-        return [
-            TextMessage(
-                text=_("你目前沒有可以使用的優惠券。集滿集點卡、參加活動或在生日當月，都有機會收到優惠券喔！", language)
-            )
-        ]
-    bubbles = [
-        coupon_bubble(language, ctx.settings.tz, coupon, template_of(ctx.session, coupon))
-        for coupon in usable[:MAX_BUBBLES]
-    ]
-    replies: Replies = [
-        flex(_("我的優惠券（{count} 張）", language, count=len(usable)), {"type": "carousel", "contents": bubbles})
-    ]
-    if len(usable) > MAX_BUBBLES:
-        more = _("還有 {count} 張優惠券沒有列出，請先使用即將到期的。", language, count=len(usable) - MAX_BUBBLES)
-        replies.append(TextMessage(text=more))
-    return replies
+    usable = usable_coupons(ctx.session, member.id, ctx.now)
+    return chat.coupon_carousel(ctx.language, ctx.settings.tz, [(c, template_of(ctx.session, c)) for c in usable])
 
 
 @action("coupon")
@@ -141,25 +34,11 @@ def show_coupon_code(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
         return invitation_for(ctx)
-    language = ctx.language
     coupon = find_coupon(ctx.session, params.get("code", ""))
     if coupon is None or coupon.member_id != member.id:
-        return [TextMessage(text=_("找不到這張優惠券，請輸入「優惠券」查看你的優惠券。", language))]
-    reason = why_not_usable(coupon, _now())
+        return chat.coupon_not_found(ctx.language)
+    reason = why_not_usable(coupon, ctx.now)
     if reason is not None:
-        return [TextMessage(text=_(MESSAGES[reason], language))]
-    template = template_of(ctx.session, coupon)
-    url = coupon_image_url(ctx.settings, coupon.code)
-    shown: list[Message] = [
-        ImageMessage(originalContentUrl=url, previewImageUrl=url),
-        TextMessage(
-            text=_(
-                "「{name}」\n優惠券代碼：{code}\n{expiry}\n結帳時請出示條碼給門市人員掃描。",
-                language,
-                name=template.name,
-                code=coupon.code,
-                expiry=expiry_line(language, ctx.settings.tz, coupon),
-            )
-        ),
-    ]
-    return shown
+        return text(refusal_text(Refused(reason), ctx.language))
+    image = coupon_image_url(ctx.settings, coupon.code)
+    return chat.coupon_code(ctx.language, ctx.settings.tz, coupon, template_of(ctx.session, coupon), image)

@@ -14,10 +14,9 @@ from linebot.v3.webhooks import (
     UnfollowEvent,
 )
 
+from bot.chat import base as messages
 from bot.i18n import language_for
-from bot.line_client import LineDeliveryError
 from bot.services.membership import line_users
-from handlers import messages
 from handlers.context import HandlerContext, Replies
 from handlers.routing import ACTIONS, action_for_text, parse_postback
 
@@ -30,13 +29,10 @@ def event_time(event: Event) -> datetime:
 
 def on_follow(ctx: HandlerContext, event: FollowEvent) -> Replies:
     user_id = event.source.user_id
-    try:
-        profile = ctx.line.get_profile(user_id)
-        name, picture, language = profile.display_name, profile.picture_url, profile.language
-    except LineDeliveryError as exc:
-        # A profile is nice to have; the welcome must not wait on it.
-        log.warning("profile of a new friend unavailable: %s", exc)
-        name = picture = language = None
+    profile = ctx.profile  # fetched before the transaction began (None when LINE did not give it)
+    name = profile.display_name if profile else None
+    picture = profile.picture_url if profile else None
+    language = profile.language if profile else None
     user, returning = line_users.record_follow(
         ctx.session, user_id, at=event_time(event), display_name=name, picture_url=picture, language=language
     )

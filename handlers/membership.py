@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
+from bot.chat import membership as member_messages
+from bot.chat.base import text
+from bot.chat.refusals import refusal_text
 from bot.i18n import _
-from bot.line_client import LineDeliveryError
+from bot.links import bind_start_url, join_url
 from bot.services.membership import bind_codes, binding, erasure, members
-from bot.services.membership.account_link import record_link_token
-from bot.services.membership.members import MemberError
-from bot.web.links import bind_url, join_url
-from handlers import member_messages
+from bot.services.refusals import Refused
 from handlers.context import HandlerContext, Replies
 from handlers.routing import action
 from models import Member
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _profile(ctx: HandlerContext, member: Member) -> Replies:
@@ -31,22 +26,16 @@ def invitation_for(ctx: HandlerContext) -> Replies:
     """For a LINE user who is not a member: the join page, the account-link bind page and the counter code."""
     assert ctx.line_user is not None
     user_id = ctx.line_user.line_user_id
-    link_page: str | None = None
-    try:
-        token = ctx.line.issue_link_token(user_id)
-        record_link_token(ctx.session, ctx.line_user, token, _now())
-        link_page = bind_url(ctx.settings, user_id, token)
-    except LineDeliveryError as exc:
-        # Joining and counter codes still work; only the account-link button is left out.
-        log.warning("no link token for the bind page: %s", exc)
-    return member_messages.invitation(ctx.language, ctx.settings.brand_name, join_url(ctx.settings, user_id), link_page)
+    return member_messages.invitation(
+        ctx.language, ctx.settings.brand_name, join_url(ctx.settings, user_id), bind_start_url(ctx.settings, user_id)
+    )
 
 
 @action("bind")
 def join_or_bind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is not None:
-        return [*member_messages.text(_("你已經是會員了！", ctx.language)), *_profile(ctx, member)]
+        return [*text(_("你已經是會員了！", ctx.language)), *_profile(ctx, member)]
     return invitation_for(ctx)
 
 
@@ -62,20 +51,22 @@ def show_profile(ctx: HandlerContext, params: dict[str, str]) -> Replies:
 def bind_with_counter_code(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     assert ctx.line_user is not None
     try:
-        member = bind_codes.redeem_bind_code(ctx.session, params.get("code", ""), ctx.line_user, _now())
-    except MemberError as refused:
-        return member_messages.text(_(refused.message, ctx.language))
+        member = bind_codes.redeem_bind_code(
+            ctx.session, params.get("code", ""), ctx.line_user, ctx.now, limiter=ctx.limiter
+        )
+    except Refused as refused:
+        return text(refusal_text(refused, ctx.language))
     welcome = _(
         "綁定成功！歡迎 {name}，會員編號 {number}。", ctx.language, name=member.name or "", number=member.member_number
     )
-    return [*member_messages.text(welcome), *_profile(ctx, member)]
+    return [*text(welcome), *_profile(ctx, member)]
 
 
 @action("unbind")
 def unbind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
-        return member_messages.text(_("你的 LINE 帳號尚未綁定會員。", ctx.language))
+        return text(_("你的 LINE 帳號尚未綁定會員。", ctx.language))
     if params.get("confirm") != "yes":
         question = _(
             "確定要解除 LINE 與會員 {number} 的綁定嗎？點數與會員資料會保留，之後可以重新綁定。",
@@ -83,15 +74,15 @@ def unbind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
             number=member.member_number,
         )
         return member_messages.confirm(ctx.language, question, _("確定解除", ctx.language), "action=unbind&confirm=yes")
-    binding.unbind(ctx.session, member, channel="chat", at=_now())
-    return member_messages.text(_("已解除綁定。你的點數與會員資料仍保留，隨時可以重新綁定。", ctx.language))
+    binding.unbind(ctx.session, member, channel="chat", at=ctx.now)
+    return text(_("已解除綁定。你的點數與會員資料仍保留，隨時可以重新綁定。", ctx.language))
 
 
 @action("erase")
 def erase_personal_data(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
-        return member_messages.text(_("你的 LINE 帳號尚未綁定會員。", ctx.language))
+        return text(_("你的 LINE 帳號尚未綁定會員。", ctx.language))
     if params.get("confirm") != "yes":
         question = _(
             "刪除後，你的姓名、手機與生日將被永久刪除，LINE 綁定也會解除。確定要刪除個人資料嗎？",
@@ -99,7 +90,7 @@ def erase_personal_data(ctx: HandlerContext, params: dict[str, str]) -> Replies:
         )
         return member_messages.confirm(ctx.language, question, _("確定刪除", ctx.language), "action=erase&confirm=yes")
     try:
-        erasure.request_erasure(ctx.session, member, "chat", _now())
-    except MemberError as refused:
-        return member_messages.text(_(refused.message, ctx.language))
-    return member_messages.text(_("已刪除你的個人資料並解除綁定。謝謝你曾經是我們的會員。", ctx.language))
+        erasure.request_erasure(ctx.session, member, "chat", ctx.now)
+    except Refused as refused:
+        return text(refusal_text(refused, ctx.language))
+    return text(_("已刪除你的個人資料並解除綁定。謝謝你曾經是我們的會員。", ctx.language))

@@ -56,6 +56,8 @@ class Coupon(TimestampMixin, Base):
     expires_at: Mapped[datetime | None]
     redeemed_at: Mapped[datetime | None]
     voided_at: Mapped[datetime | None]
+    # When the member was told the coupon's last day is near (said once per coupon).
+    expiry_reminded_at: Mapped[datetime | None]
 
 
 class CouponRedemption(TimestampMixin, Base):

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from bot.db import transaction
+from bot.links import bind_url
 from bot.runtime import Runtime
 from bot.services.membership import binding, members
 from bot.services.membership.account_link import record_link_token
 from bot.services.membership.line_users import find_line_user
-from bot.web.links import bind_url
 from models import LineUser, Member
 from tests.helpers import texts
 

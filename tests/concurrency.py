@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.membership.members import MemberError
+from bot.refusal_texts import text_for
+from bot.services.refusals import Refused
 
 
 def race(sessions: sessionmaker[Session], racers: int, work: Callable[[Session, int, Callable[[], Any]], str]) -> list:
@@ -28,8 +29,8 @@ def race(sessions: sessionmaker[Session], racers: int, work: Callable[[Session, 
         try:
             with transaction(sessions) as tx:
                 results[i] = work(tx, i, all_have_read)
-        except MemberError as exc:
-            results[i] = exc.message
+        except Refused as exc:
+            results[i] = text_for(exc)
         except Exception as exc:  # pragma: no cover - reported by the assertions
             results[i] = exc
 

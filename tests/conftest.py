@@ -7,9 +7,11 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import limits.storage.memory
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, event, text
@@ -18,11 +20,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from bot.app import create_app
 from bot.cli import upgrade_database
+from bot.clock import FixedClock
 from bot.db import make_engine, make_session_factory
 from bot.queue import huey
 from bot.runtime import Runtime
 from bot.settings import Settings, normalise_database_url
 from models import Base
+from tests.limiter_clock import LimiterClock
 
 huey.immediate = True
 
@@ -100,6 +104,23 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     runtime = Runtime.build(settings, line_backoff=0.01)
     yield runtime
     runtime.engine.dispose()
+
+
+@pytest.fixture
+def limiter_clock(monkeypatch: pytest.MonkeyPatch) -> LimiterClock:
+    """Set when the runtime's (memory) rate limiter sees each hit happen: `limiter_clock.set(at)`."""
+    clock = LimiterClock()
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    return clock
+
+
+@pytest.fixture
+def clock(runtime: Runtime) -> FixedClock:
+    """The program's one clock, stopped at the time the test starts: `clock.set(...)` and `clock.advance(...)` move
+    it for the web views, the handlers and the jobs alike."""
+    frozen = FixedClock(datetime.now(UTC))
+    runtime.clock = frozen
+    return frozen
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,3 +36,22 @@ def texts(messages: list[dict]) -> list[str]:
 
     walk(messages)
     return found
+
+
+def in_unit_of_work(runtime: Any, work: Any, *, send: bool = True) -> tuple[Any, Any]:
+    """Run `work(uow)` in a unit of work as an entry point does; its result, and what it handed on after the commit
+    (outbox ids to send, menus to relink), which is also sent as the app would unless `send` is False."""
+    from bot.uow import AfterCommit, unit_of_work
+
+    handed_on = AfterCommit()
+    queue = runtime.after_commit
+
+    def keep_and_queue(after: AfterCommit) -> None:
+        handed_on.outbox_ids.extend(after.outbox_ids)
+        handed_on.menu_users.extend(after.menu_users)
+        if send:
+            queue(after)
+
+    with unit_of_work(runtime, after_commit=keep_and_queue) as uow:
+        result = work(uow)
+    return result, handed_on

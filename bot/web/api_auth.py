@@ -22,6 +22,8 @@ P = ParamSpec("P")
 
 UNAUTHORIZED_MESSAGE = "未提供有效的 API 金鑰（缺少、錯誤或已停用）"
 UNAUTHORIZED_MESSAGE_EN = "The API key is missing, unknown or revoked."
+RATE_LIMITED_MESSAGE = "此 API 金鑰的請求次數過多，請稍後再試"
+RATE_LIMITED_MESSAGE_EN = "Too many requests with this API key; try again after the Retry-After seconds."
 
 
 def api_error(status: int, error: str, message: str, message_en: str | None = None) -> tuple[Response, int]:
@@ -66,7 +68,8 @@ def _bearer_token(header: str | None) -> str | None:
 def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
     """Let the view run only with a live store key; the key's store is then `current_store()`.
 
-    A missing, unknown or revoked key gets 401 and the view never runs, so nothing is changed.
+    A missing, unknown or revoked key gets 401 and the view never runs, so nothing is changed. So does a key over
+    its rate (Settings.pos_rate_limit, counted per key): 429 with Retry-After.
     """
 
     def decorator(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
@@ -85,6 +88,13 @@ def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable
                     "The API key is missing, unknown or revoked.",
                 )
                 response.headers["WWW-Authenticate"] = 'Bearer realm="omo-pos"'
+                return response, status
+            rule = runtime.settings.pos_rate_limit
+            assert raw_key is not None  # a store was found by it
+            if not runtime.limiter.hit(rule, raw_key):
+                log.warning("POS API request refused: store %s key over %d/%ds", store.id, rule.amount, rule.per)
+                response, status = api_error(429, "rate_limited", RATE_LIMITED_MESSAGE, RATE_LIMITED_MESSAGE_EN)
+                response.headers["Retry-After"] = str(max(1, runtime.limiter.retry_after(rule, raw_key)))
                 return response, status
             g.api_store = store
             if _unreadable_body():

@@ -11,14 +11,16 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from bot.barcode_images import code128_png
 from bot.db import transaction
+from bot.links import LinkInvalid, read_link
 from bot.runtime import Runtime
 from bot.services.membership.members import find_by_number
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.coupons import (
     CouponRefused,
     find_coupon,
@@ -28,67 +30,26 @@ from bot.services.rewards.coupons import (
     undo_redemption,
     usable_coupons,
 )
-from bot.services.staff.counter import UnknownStaff, find_active_staff
-from bot.settings import Settings
-from bot.web.api_auth import api_error, current_store, require_store_key
-from bot.web.links import LinkInvalid, read_link, sign_link
+from bot.services.staff.counter import find_active_staff
+from bot.web import api_errors, api_input
+from bot.web.api_auth import current_store, require_store_key
+from bot.web.api_input import count, json_object, required_text, text
 from models import Coupon, Member, Staff, Store
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api_coupons", __name__, url_prefix="/api/v1")
 images = Blueprint("coupon_images", __name__)
+api_errors.install(bp)
 
-# The HTTP status of each reason a redemption or an undo is refused (the reason is the `error` word).
-STATUS = {
-    "unknown": 404,
-    "used": 409,
-    "voided": 409,
-    "not_redeemed": 409,
-    "undo_window_passed": 409,
-    "other_store": 403,
-    "not_yet_valid": 422,
-    "expired": 422,
-    "foreign": 422,
-    "min_spend": 422,
-}
 # A coupon image link works this long: a chat image LINE fetches again later still shows.
 IMAGE_MAX_AGE_SECONDS = 24 * 60 * 60
 COUPON_CODE = re.compile(r"^CP\d{12}$")
 
 
-class _BadRequest(Exception):
-    def __init__(self, message: str, message_en: str) -> None:
-        super().__init__(message)
-        self.message, self.message_en = message, message_en
-
-
 def _runtime() -> Runtime:
     runtime: Runtime = current_app.extensions["runtime"]
     return runtime
-
-
-def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True) if request.get_data(cache=True) else {}
-    if not isinstance(body, dict):
-        raise _BadRequest("請以 JSON 物件傳送資料", "The body must be a JSON object.")
-    return body
-
-
-def _text(body: dict[str, Any], field: str, *, required: bool, max_length: int = 100) -> str | None:
-    value = body.get(field)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length or not value.isprintable():
-        raise _BadRequest(f"請提供 {field}", f"{field} is required (a non-empty string of at most {max_length}).")
-    return value.strip()
-
-
-def _spend(body: dict[str, Any]) -> int | None:
-    spend = body.get("spend")
-    if spend is not None and (isinstance(spend, bool) or not isinstance(spend, int) or spend < 0):
-        raise _BadRequest("spend 必須是 0 以上的整數（新台幣元）", "spend must be a whole number of NT$, 0 or more.")
-    return spend
 
 
 def coupon_json(session: Session, coupon: Coupon) -> dict[str, Any]:
@@ -109,51 +70,27 @@ def coupon_json(session: Session, coupon: Coupon) -> dict[str, Any]:
     }
 
 
-def _refused(exc: CouponRefused) -> ResponseReturnValue:
-    return api_error(STATUS.get(exc.reason, 409), exc.reason, exc.message, exc.message_in("en"))
-
-
-def _member_not_found() -> ResponseReturnValue:
-    return api_error(404, "member_not_found", "查無此會員編號", "No member has this member number.")
-
-
 def _store_and_staff(session: Session, staff_code: str | None) -> tuple[Store, Staff | None]:
     store = session.get(Store, current_store().id)
     assert store is not None
     return store, find_active_staff(session, store, staff_code) if staff_code else None
 
 
-@bp.errorhandler(_BadRequest)
-def _bad_request(exc: _BadRequest) -> ResponseReturnValue:
-    return api_error(400, "invalid_request", exc.message, exc.message_en)
-
-
-@bp.errorhandler(UnknownStaff)
-def _unknown_staff(exc: UnknownStaff) -> ResponseReturnValue:
-    return api_error(422, "unknown_staff", exc.message, "No active staff member with this code works at this store.")
-
-
-@bp.errorhandler(CouponRefused)
-def _coupon_refused(exc: CouponRefused) -> ResponseReturnValue:
-    return _refused(exc)
-
-
 @bp.post("/coupons/redeem")
 @require_store_key()
 def redeem() -> ResponseReturnValue:
-    body = _body()
-    code = _text(body, "code", required=True, max_length=32)
-    staff_code = _text(body, "staff_code", required=False)
-    member_number = _text(body, "member_number", required=False, max_length=32)
-    transaction_id = _text(body, "transaction_id", required=False)
-    spend = _spend(body)
-    assert code is not None
+    body = json_object(required=False)
+    code = required_text(body, "code", 32)
+    staff_code = api_input.staff_code(body, required=False)
+    member_number = text(body, "member_number", 32, required=False)
+    transaction_id = text(body, "transaction_id", 100, required=False)
+    spend = count(body, "spend", 0, required=False)
     at = datetime.now(UTC)
     with transaction(_runtime().sessions) as session:
         store, staff = _store_and_staff(session, staff_code)
         member = find_by_number(session, member_number) if member_number else None
         if member_number and member is None:
-            return _member_not_found()
+            raise Refused(Reason.MEMBER_NOT_FOUND)
         try:
             coupon = redeem_coupon(
                 session,
@@ -177,7 +114,7 @@ def redeem() -> ResponseReturnValue:
 def _replayed(session: Session, refused: CouponRefused, code: str, store_id: int, transaction_id: str | None) -> Coupon:
     """A POS retrying the request that already redeemed this coupon (same store and transaction) gets the same
     answer again; anything else is the refusal."""
-    coupon = find_coupon(session, code) if refused.reason == "used" and transaction_id else None
+    coupon = find_coupon(session, code) if refused.reason == Reason.COUPON_USED and transaction_id else None
     redemption = live_redemption(session, coupon) if coupon else None
     if (
         coupon is None
@@ -195,10 +132,8 @@ def _replayed(session: Session, refused: CouponRefused, code: str, store_id: int
 @bp.post("/coupons/undo")
 @require_store_key()
 def undo() -> ResponseReturnValue:
-    body = _body()
-    code = _text(body, "code", required=True, max_length=32)
-    staff_code = _text(body, "staff_code", required=True)
-    assert code is not None
+    body = json_object(required=False)
+    code, staff_code = required_text(body, "code", 32), api_input.staff_code(body, required=True)
     at = datetime.now(UTC)
     with transaction(_runtime().sessions) as session:
         store, staff = _store_and_staff(session, staff_code)
@@ -212,21 +147,15 @@ def undo() -> ResponseReturnValue:
 @require_store_key()
 def member_coupons(member_number: str) -> ResponseReturnValue:
     if not member_number.isprintable():
-        return _member_not_found()
+        raise Refused(Reason.MEMBER_NOT_FOUND)
     with transaction(_runtime().sessions) as session:
         member = find_by_number(session, member_number)
         if member is None:
-            return _member_not_found()
+            raise Refused(Reason.MEMBER_NOT_FOUND)
         usable = usable_coupons(session, member.id, datetime.now(UTC))
         return jsonify(
             {"member_number": member.member_number, "coupons": [coupon_json(session, coupon) for coupon in usable]}
         )
-
-
-def coupon_image_url(settings: Settings, code: str) -> str:
-    """The absolute URL of a signed Code 128 PNG of a coupon code, valid for a day (LINE's image messages)."""
-    token = sign_link(settings, "coupon-image", {"c": code})
-    return f"{settings.public_base_url}/img/coupon/{token}.png"
 
 
 @images.get("/img/coupon/<token>.png")

@@ -5,25 +5,29 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, redirect, request
 from werkzeug.wrappers import Response
 
 from bot.db import transaction
-from bot.services.membership.account_link import AccountLinkRefused, check_link_token, start_account_link
-from bot.services.membership.members import MemberError
+from bot.line_client import LineDeliveryError
+from bot.links import bind_url, sign_link
+from bot.services.membership.account_link import (
+    AccountLinkRefused,
+    check_link_token,
+    record_link_token,
+    start_account_link,
+)
 from bot.services.membership.phones import InvalidPhoneNumber, mask_phone, normalise_phone
 from bot.services.membership.verification import (
-    TOO_MANY_FOR_PHONE,
-    TOO_MANY_FOR_USER,
     VerificationRefused,
     request_code,
     verify_code,
 )
 from bot.settings import Settings
 from bot.sms import SmsBackend, SmsDeliveryError, verification_text
-from bot.web.links import sign_link
+from bot.uow import unit_of_work
 from bot.web.pages import (
     FORM_EXPIRED,
     Notice,
@@ -32,6 +36,8 @@ from bot.web.pages import (
     notice,
     now,
     read_page_link,
+    refusal_notice,
+    refusal_status,
     refused_page,
     render,
     runtime,
@@ -47,6 +53,7 @@ CODE_STEP = "bind-code"
 
 LINK_INVALID = "連結無效，請回到 LINE 重新開啟"
 PHONE_INVALID = "請填寫正確的手機號碼，例如 0912-345-678"
+BIND_UNAVAILABLE = "目前無法開啟綁定頁面，請稍後再試，或請門市人員提供綁定碼"
 CODE_SENT_IF_MEMBER = "如果此號碼是會員，您會收到簡訊驗證碼"
 
 
@@ -65,6 +72,29 @@ def dialog_url(settings: Settings, link_token: str, nonce: str) -> str:
     if settings.dev_line_enabled:
         base = f"{settings.public_base_url}/dev/line/dialog/bot/accountLink"
     return f"{base}?{urlencode({'linkToken': link_token, 'nonce': nonce})}"
+
+
+@bp.get("/bind/start")
+def start_binding() -> Response | tuple[str, int]:
+    """The chat's "綁定既有會員" button: ask LINE for an account-link token now (no transaction is open while LINE
+    answers), record it, and go on to the bind page, which works for the token's 10 minutes."""
+    try:
+        line_user_id = read_page_link("bind-start", request.args.get("t", "")).get("u")
+        if not isinstance(line_user_id, str):
+            raise PageRefused(400, notice(LINK_INVALID))
+        with runtime().sessions() as session:
+            shopper(session, line_user_id)
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    try:
+        link_token = runtime().line.issue_link_token(line_user_id)
+    except LineDeliveryError as exc:
+        log.warning("no link token for the bind page: %s", exc)
+        return refused_page(PageRefused(503, notice(BIND_UNAVAILABLE)))
+    with unit_of_work(runtime()) as uow:
+        record_link_token(uow.session, shopper(uow.session, line_user_id), link_token, uow.now)
+    page = urlsplit(bind_url(runtime().settings, line_user_id, link_token))
+    return redirect(f"{page.path}?{page.query}", 303)
 
 
 @bp.get("/bind")
@@ -94,12 +124,16 @@ def send_code() -> tuple[str, int]:
         with transaction(runtime().sessions) as session:
             line_user = shopper(session, page.line_user_id)
             issued = request_code(
-                session, secret_key=settings.secret_key, line_user=line_user, phone_e164=phone, now=now()
+                session,
+                secret_key=settings.secret_key,
+                limiter=runtime().limiter,
+                line_user=line_user,
+                phone_e164=phone,
+                now=now(),
             )
             verification_id = issued.verification.id
     except VerificationRefused as refused:
-        status = 429 if refused.message in (TOO_MANY_FOR_PHONE, TOO_MANY_FOR_USER) else 422
-        return _phone_form(page, {"phone": notice(refused.message, **refused.params)}, status)
+        return _phone_form(page, {"phone": refusal_notice(refused)}, refusal_status(refused))
     if issued.code is not None:
         try:
             _sms().send(phone, verification_text(settings.brand_name, issued.code))
@@ -125,7 +159,8 @@ def verify() -> Response | tuple[str, int]:
         # A code step signed for another LINE user's page: refuse, without trying the code.
         log.warning("a code step for another LINE user was posted to a bind page")
         return refused_page(PageRefused(403, notice(LINK_INVALID)))
-    settings, refusal_notice = runtime().settings, None
+    settings = runtime().settings
+    code_refused: VerificationRefused | None = None
     try:
         with transaction(runtime().sessions) as session:
             line_user = shopper(session, page.line_user_id)
@@ -140,15 +175,16 @@ def verify() -> Response | tuple[str, int]:
                 )
             except VerificationRefused as refused:
                 # Committed on purpose: the wrong try counts against the code.
-                refusal_notice = notice(refused.message, **refused.params)
+                code_refused = refused
             else:
                 nonce = start_account_link(session, line_user, verification, now()).nonce
     except PageRefused as refusal:
         return refused_page(refusal)
     except AccountLinkRefused as refused:
-        return refused_page(PageRefused(409, notice(refused.message)))
-    if refusal_notice is not None:
-        return _code_form(page, request.form.get("v", ""), masked, {"code": refusal_notice}, 422)
+        return refused_page(PageRefused.because(refused))
+    if code_refused is not None:
+        errors = {"code": refusal_notice(code_refused)}
+        return _code_form(page, request.form.get("v", ""), masked, errors, refusal_status(code_refused))
     return redirect(dialog_url(settings, page.link_token, nonce), code=302)
 
 
@@ -162,8 +198,8 @@ def _open(token: str) -> BindPage:
         line_user = shopper(session, line_user_id)
         try:
             check_link_token(session, line_user, link_token, now())
-        except MemberError as refused:
-            raise PageRefused(410, notice(refused.message)) from refused
+        except AccountLinkRefused as refused:
+            raise PageRefused.because(refused) from refused
     return BindPage(token, line_user_id, link_token)
 
 

@@ -10,7 +10,7 @@ No URL carries a bare LINE user id or a guessable code: every link is signed for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.barcode_images import RENDERERS
 from bot.db import transaction
+from bot.links import LinkInvalid, image_path, read_link
 from bot.services.barcode.codes import CODE_LENGTH, STEP_SECONDS, CurrentCode, current_code
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.members import MemberSummary, member_of, summary
 from bot.settings import Settings
-from bot.web.links import LinkInvalid, read_link, sign_link
 from bot.web.pages import PageRefused, notice, refused_page, runtime
 
 IMAGE_MAX_AGE_SECONDS = 3 * 60
@@ -34,28 +34,6 @@ CONTENT_SECURITY_POLICY = (
 NOT_A_MEMBER = "你的 LINE 帳號尚未綁定會員，請先在聊天室點選「加入/綁定會員」"
 
 bp = Blueprint("card", __name__)
-
-
-def _now() -> datetime:
-    """The clock the card's views read (tests move it)."""
-    return datetime.now(UTC)
-
-
-def image_path(settings: Settings, code: str, kind: str) -> str:
-    """The site-relative path of a signed, expiring PNG of `code` (`kind` is "code128" or "qr")."""
-    token = sign_link(settings, "barcode-image", {"c": code, "k": kind})
-    return f"/img/{token}.png"
-
-
-def image_url(settings: Settings, code: str, kind: str) -> str:
-    """The absolute (HTTPS in production) URL of a signed PNG of `code`, as LINE's image components need."""
-    return settings.public_base_url + image_path(settings, code, kind)
-
-
-def card_url(settings: Settings, line_user_id: str) -> str:
-    """The live member card of a LINE user, behind a link signed for them and valid 12 hours."""
-    token = sign_link(settings, "card", {"u": line_user_id})
-    return f"{settings.public_base_url}/members/card?t={token}"
 
 
 @dataclass(frozen=True)
@@ -103,7 +81,7 @@ def card_page() -> tuple[str, int]:
         shown = _shown(token)
     except PageRefused as refusal:
         return refused_page(refusal)
-    from handlers.member_messages import TIER_LABELS  # imported here: handlers import this module
+    from bot.chat.membership import TIER_LABELS  # imported here: handlers import this module
 
     html = render_template(
         "card/card.html",
@@ -164,5 +142,5 @@ def _read_card(line_user_id: str) -> Shown:
         member = member_of(session, find_line_user(session, line_user_id))
         if member is None or member.erased_at is not None:
             raise PageRefused(404, notice(NOT_A_MEMBER))
-        at = _now()
+        at = runtime().clock.now()
         return Shown(summary(session, member), current_code(session, member, at), at)

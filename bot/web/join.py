@@ -10,22 +10,18 @@ from typing import Any
 from flask import Blueprint, request
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import transaction
-from bot.i18n import _, language_for
-from bot.line_client import LineDeliveryError
-from bot.services.membership.account_link import record_link_token
+from bot.links import bind_start_url
 from bot.services.membership.joining import (
-    PHONE_TAKEN,
     PRIVACY_VERSION,
     TERMS_VERSION,
     JoinForm,
     PhoneTaken,
     join_with_line,
 )
-from bot.services.membership.members import MemberError
 from bot.services.membership.phones import InvalidPhoneNumber, normalise_phone
-from bot.services.messaging import outbox
-from bot.web.links import bind_url
+from bot.services.rate_limits import JOIN_PER_IP, JOIN_PER_LINE_USER
+from bot.services.refusals import Refused
+from bot.uow import unit_of_work
 from bot.web.pages import (
     FORM_EXPIRED,
     Notice,
@@ -34,12 +30,13 @@ from bot.web.pages import (
     notice,
     now,
     read_page_link,
+    refusal_notice,
+    refusal_status,
     refused_page,
     render,
     runtime,
     shopper,
 )
-from models import LineUser, Member
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +49,7 @@ NAME_NEEDED = "請填寫姓名（1 到 50 個字）"
 PHONE_INVALID = "請填寫正確的手機號碼，例如 0912-345-678"
 BIRTHDAY_INVALID = "生日請填寫過去的日期"
 CONSENT_NEEDED = "請閱讀並同意會員條款與隱私權政策"
+TOO_MANY_POSTS = "送出次數太多，請過幾分鐘再試"
 
 
 @bp.get("/join")
@@ -67,10 +65,18 @@ def join_page() -> tuple[str, int]:
 @bp.post("/join")
 def join() -> tuple[str, int]:
     token = request.form.get("t", "")
+    limiter = runtime().limiter
+    # Counted before anything is read or written, so a refused post changes nothing.
+    if not limiter.hit(JOIN_PER_IP, request.remote_addr or "unknown"):
+        log.info("join page post refused: too many from one address")
+        return refused_page(PageRefused(429, notice(TOO_MANY_POSTS)))
     try:
         line_user_id = _line_user(token)
     except PageRefused as refusal:
         return refused_page(refusal)
+    if not limiter.hit(JOIN_PER_LINE_USER, line_user_id):
+        log.info("join page post refused: too many from one LINE user")
+        return refused_page(PageRefused(429, notice(TOO_MANY_POSTS)))
     if not csrf_is_valid(request.form.get("csrf_token")):
         return _form(token, {"form": notice(FORM_EXPIRED)}, 400)
     form, errors = parse_join_form(request.form, today=_today())
@@ -78,25 +84,19 @@ def join() -> tuple[str, int]:
         return _form(token, errors, 422)
     settings = runtime().settings
     try:
-        with transaction(runtime().sessions) as session:
-            line_user = shopper(session, line_user_id)
-            member = join_with_line(session, line_user, form, now=now(), welcome_points=settings.welcome_points)
-            pushes = outbox.queue_push(session, line_user_id, _welcome(line_user, member, settings.welcome_points))
+        with unit_of_work(runtime()) as uow:
+            line_user = shopper(uow.session, line_user_id)
+            member = join_with_line(uow.session, line_user, form, now=uow.now, welcome_points=settings.welcome_points)
     except PageRefused as refusal:
         return refused_page(refusal)
     except PhoneTaken as taken:
-        return _form(token, {"form": notice(taken.message)}, 409, bind_page=_bind_page(line_user_id))
-    except MemberError as refused:
-        return _form(token, {"form": notice(refused.message)}, 409)
+        return _form(token, {"form": refusal_notice(taken)}, 409, bind_page=_bind_page(line_user_id))
+    except Refused as refused:
+        return _form(token, {"form": refusal_notice(refused)}, refusal_status(refused))
     except IntegrityError:
         # A concurrent request took this phone, or bound this LINE user, a moment earlier.
         log.info("a join lost a race to a concurrent one")
-        return _form(token, {"form": notice(PHONE_TAKEN)}, 409)
-    from bot.tasks import apply_rich_menu, deliver_message
-
-    for message in pushes:
-        deliver_message(message.id)
-    apply_rich_menu(line_user_id)  # the member menu, now that they are one
+        return _form(token, {"form": refusal_notice(PhoneTaken())}, 409)
     return render("members/join_done.html", member=member, welcome_points=settings.welcome_points)
 
 
@@ -155,23 +155,6 @@ def _form(token: str, errors: dict[str, Notice], status: int = 200, **extra: Any
     )
 
 
-def _bind_page(line_user_id: str) -> str | None:
+def _bind_page(line_user_id: str) -> str:
     """A link to the bind page (LINE's account-link flow) for a shopper whose phone is already a member's."""
-    try:
-        link_token = runtime().line.issue_link_token(line_user_id)
-    except LineDeliveryError as exc:
-        log.warning("no link token to offer the bind page: %s", exc)
-        return None
-    with transaction(runtime().sessions) as session:
-        line_user = shopper(session, line_user_id)
-        record_link_token(session, line_user, link_token, now())
-    return bind_url(runtime().settings, line_user_id, link_token)
-
-
-def _welcome(line_user: LineUser, member: Member, welcome_points: int) -> list[dict[str, Any]]:
-    language = language_for(line_user.language)
-    brand = runtime().settings.brand_name
-    text = _("歡迎加入 {brand} 會員！你的會員編號是 {number}。", language, brand=brand, number=member.member_number)
-    if welcome_points > 0:
-        text += "\n" + _("已送上入會禮 {points} 點。", language, points=welcome_points)
-    return [{"type": "text", "text": text}]
+    return bind_start_url(runtime().settings, line_user_id)

@@ -11,10 +11,12 @@ from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from sqlalchemy.orm import Session
 
 from bot.i18n import _
+from bot.links import LinkInvalid, read_link
+from bot.refusal_texts import text_for
 from bot.runtime import Runtime
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.members import member_of
-from bot.web.links import LinkInvalid, read_link
+from bot.services.refusals import Reason, Refused
 from models import LineUser
 
 BACK_TO_LINE_URL = "https://line.me/R/"
@@ -22,6 +24,20 @@ BACK_TO_LINE_URL = "https://line.me/R/"
 NOT_A_FRIEND = "請先在 LINE 加入官方帳號好友，再開啟這個連結"
 ALREADY_A_MEMBER = "你的 LINE 帳號已綁定會員，不需要再加入或綁定"
 FORM_EXPIRED = "頁面已逾時，請重新送出"
+
+# The HTTP status a page answers a service's refusal with; any other reason is a conflict (409).
+REFUSAL_STATUS: dict[Reason, int] = {
+    Reason.TOO_MANY_CODES_FOR_PHONE: 429,
+    Reason.TOO_MANY_CODES_FOR_USER: 429,
+    Reason.SMS_CODE_FORMAT: 422,
+    Reason.SMS_CODE_WRONG: 422,
+    Reason.SMS_CODE_DEAD: 422,
+    Reason.SMS_CODE_EXPIRED: 422,
+    Reason.SMS_CODE_USED: 422,
+    Reason.SMS_CODE_UNKNOWN: 422,
+    Reason.LINK_TOKEN_UNKNOWN: 410,
+    Reason.LINK_TOKEN_SPENT: 410,
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,16 @@ def notice(msgid: str, **params: Any) -> Notice:
     return Notice(_(msgid, "zh-TW", **params), _(msgid, "en", **params))
 
 
+def refusal_notice(refused: Refused) -> Notice:
+    """A service's refusal in both languages."""
+    return Notice(text_for(refused, "zh-TW"), text_for(refused, "en"))
+
+
+def refusal_status(refused: Refused) -> int:
+    """The HTTP status a page answers a service's refusal with."""
+    return REFUSAL_STATUS.get(refused.reason, 409)
+
+
 class PageRefused(Exception):
     """The page cannot go on: show `notice` with this HTTP status."""
 
@@ -44,6 +70,11 @@ class PageRefused(Exception):
         super().__init__(notice.zh)
         self.status = status
         self.notice = notice
+
+    @classmethod
+    def because(cls, refused: Refused) -> PageRefused:
+        """The dead end a service's refusal leads to."""
+        return cls(refusal_status(refused), refusal_notice(refused))
 
 
 def runtime() -> Runtime:

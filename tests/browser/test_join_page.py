@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.web.links import join_url
+from bot.links import join_url
 from models import Member
 from tests.binding_helpers import friend
 from tests.browser.conftest import save_screenshot

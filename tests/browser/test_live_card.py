@@ -12,8 +12,8 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import expect
 
+from bot.links import card_url
 from bot.services.barcode.codes import STEP_SECONDS, current_code
-from bot.web import card
 from models import Member
 from tests.binding_helpers import friend
 from tests.browser.conftest import save_screenshot
@@ -27,11 +27,10 @@ FEED = "**/members/card/code?*"
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The server's clock for the card, frozen; set `clock[0]` to move it."""
-    now = [AT]
-    monkeypatch.setattr(card, "_now", lambda: now[0])
-    return now
+def clock(clock):
+    """The server's clock, stopped at AT."""
+    clock.set(AT)
+    return clock
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def opened(phone_page, platform, runtime, settings, session, clock):
     member = make_member(runtime.sessions, bound_to=user)
     page = phone_page
     page.clock.install()
-    page.goto(card.card_url(settings, user))
+    page.goto(card_url(settings, user))
     _wait_for_images(page)
     page.evaluate("window.sameDocument = true")
     return page, session.get(Member, member.id)
@@ -76,10 +75,10 @@ def test_the_live_card_shows_a_scannable_code_and_swaps_it_without_a_reload(open
     assert page.locator("#qr").bounding_box()["y"] + 176 <= 844, "both codes fit on the screen"
     save_screenshot(page, "live-card")
 
-    clock[0] = AT + timedelta(seconds=43)  # the server's and the phone's clocks move on together
+    clock.set(AT + timedelta(seconds=43))  # the server's and the phone's clocks move on together
     page.clock.run_for(43_000)  # the step ends; the page asks for the next code by itself
 
-    second = _code_at(session, member, clock[0])
+    second = _code_at(session, member, clock.now())
     expect(page.get_by_test_id("card")).to_have_attribute("data-code", second)
     _wait_for_images(page)
     assert _scanned(page, "#barcode") == second
@@ -91,11 +90,11 @@ def test_the_live_card_shows_a_scannable_code_and_swaps_it_without_a_reload(open
 
 def test_the_refresh_function_fetches_the_current_code_on_demand(opened, session, clock):
     page, member = opened
-    clock[0] = AT + timedelta(seconds=STEP_SECONDS)
+    clock.set(AT + timedelta(seconds=STEP_SECONDS))
 
     page.evaluate("window.omoCard.refresh()")
 
-    expect(page.get_by_test_id("card")).to_have_attribute("data-code", _code_at(session, member, clock[0]))
+    expect(page.get_by_test_id("card")).to_have_attribute("data-code", _code_at(session, member, clock.now()))
     assert page.evaluate("window.sameDocument") is True
 
 
@@ -115,9 +114,9 @@ def test_an_offline_phone_is_told_and_the_code_greys_out_once_it_expires(opened,
     expect(page.locator(".stale-label")).to_be_visible()
 
     page.unroute(FEED)
-    clock[0] = AT + timedelta(seconds=2 * STEP_SECONDS)
+    clock.set(AT + timedelta(seconds=2 * STEP_SECONDS))
     page.clock.run_for(11_000)  # the next retry
 
-    expect(page.get_by_test_id("card")).to_have_attribute("data-code", _code_at(session, member, clock[0]))
+    expect(page.get_by_test_id("card")).to_have_attribute("data-code", _code_at(session, member, clock.now()))
     expect(page.get_by_test_id("offline")).to_be_hidden()
     expect(page.locator("#codes")).not_to_have_class(re.compile("stale"))

@@ -9,13 +9,6 @@ import pytest
 from bot.db import transaction
 from bot.services.membership import line_users
 from bot.services.membership.account_link import (
-    ALREADY_BOUND,
-    LINK_TOKEN_SPENT,
-    LINK_TOKEN_UNKNOWN,
-    MEMBER_ERASED,
-    MEMBER_TAKEN,
-    NO_SUCH_MEMBER,
-    NOT_VERIFIED,
     AccountLinkRefused,
     check_link_token,
     complete_account_link,
@@ -23,8 +16,14 @@ from bot.services.membership.account_link import (
     start_account_link,
 )
 from bot.services.membership.members import find_by_phone
+from bot.services.refusals import Reason
 from models import LinkToken, PhoneVerification
 from tests.binding_helpers import make_member
+
+ALREADY_BOUND, NOT_VERIFIED = Reason.LINE_USER_ALREADY_BOUND, Reason.PHONE_NOT_VERIFIED
+LINK_TOKEN_SPENT, LINK_TOKEN_UNKNOWN = Reason.LINK_TOKEN_SPENT, Reason.LINK_TOKEN_UNKNOWN
+MEMBER_ERASED, MEMBER_TAKEN = Reason.MEMBER_ERASED_CANNOT_BIND, Reason.MEMBER_BOUND_ELSEWHERE
+NO_SUCH_MEMBER = Reason.NO_MEMBER_WITH_PHONE
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ALICE, BOB = "U" + "a" * 32, "U" + "b" * 32
@@ -56,10 +55,10 @@ def verified(session, line_user_id, phone="+886912345678"):
     return row
 
 
-def refusal(call) -> str:
+def refusal(call) -> Reason:
     with pytest.raises(AccountLinkRefused) as refused:
         call()
-    return refused.value.message
+    return refused.value.reason
 
 
 def test_a_link_token_is_good_for_ten_minutes_for_its_own_line_user_only(tx):

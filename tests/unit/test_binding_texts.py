@@ -7,11 +7,13 @@ import re
 import pytest
 
 from bot.i18n import gettext
+from bot.refusal_texts import TEXTS
 from bot.services.membership import account_link, joining, verification
 from bot.web import bind, join, pages
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-PARAMS = {"left": 4, "number": "M00000001", "points": 50, "brand": "OMO"}
+PARAMS = {"left": 4, "number": "M00000001", "points": 50, "brand": "OMO", "min_spend": "300", "store_code": "S1"}
+PARAMS["key_id"] = 1
 # Refusals raised by the services and links these pages use, shown through the same translation.
 FROM_OTHER_MODULES = {
     "這個手機號碼已經是會員，請改用「綁定既有會員」",
@@ -30,7 +32,8 @@ def _shown_texts() -> set[str]:
         for name, value in vars(module).items()
         if name.isupper() and isinstance(value, str) and CJK.search(value)
     }
-    return constants | FROM_OTHER_MODULES
+    # The services' refusals (the account-link, joining and verification ones among them) are in one table.
+    return constants | FROM_OTHER_MODULES | set(TEXTS.values())
 
 
 @pytest.mark.parametrize("text", sorted(_shown_texts()))

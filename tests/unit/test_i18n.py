@@ -7,8 +7,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from bot.chat.base import MENU_ACTIONS
 from bot.i18n import TRANSLATIONS_DIR, gettext, language_for
-from handlers.messages import MENU_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -126,7 +126,7 @@ def ledger_machine(sessions: sessionmaker[Session], store_id: int) -> type[RuleB
                 assert member is not None
                 expected = points_for(amount, TIERS_BY_CODE[member.tier])
                 answer = record_purchase(session, store_id, request, at=self.now, tz=TZ)
-            assert (answer.status, answer.body["points_earned"]) == (201, expected)
+            assert (answer.replayed, answer.body["points_earned"]) == (False, expected)  # 201: a new purchase
             earn_key = f"purchase:{answer.body['purchase_id']}"
             if expected:
                 self.lots.append(Lot(earn_key, expiry_for(self.now, TZ), expected))
@@ -145,7 +145,7 @@ def ledger_machine(sessions: sessionmaker[Session], store_id: int) -> type[RuleB
             request = RefundRequest(bought.transaction_id, f"R{uuid.uuid4().hex[:8]}", amount)
             with transaction(sessions) as session:
                 answer = record_refund(session, store_id, request, at=self.now, tz=TZ)
-            assert answer.status == 201
+            assert not answer.replayed  # 201: a new refund
             assert (answer.body["points_reversed"], answer.body["points_shortfall"]) == (expected, share - expected)
             bought.refunded += amount
             if expected:

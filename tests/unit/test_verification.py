@@ -11,29 +11,27 @@ from sqlalchemy import select
 from bot.db import transaction
 from bot.services.membership import line_users
 from bot.services.membership.verification import (
-    CODE_DEAD,
-    CODE_EXPIRED,
-    CODE_FORMAT,
-    CODE_UNKNOWN,
-    CODE_USED,
-    TOO_MANY_FOR_PHONE,
-    TOO_MANY_FOR_USER,
-    WRONG_CODE,
     VerificationRefused,
     hash_code,
     request_code,
     verify_code,
 )
+from bot.services.refusals import Reason
 from models import PhoneVerification
 from tests.binding_helpers import make_member
+
+CODE_DEAD, CODE_EXPIRED, CODE_FORMAT = Reason.SMS_CODE_DEAD, Reason.SMS_CODE_EXPIRED, Reason.SMS_CODE_FORMAT
+CODE_UNKNOWN, CODE_USED, WRONG_CODE = Reason.SMS_CODE_UNKNOWN, Reason.SMS_CODE_USED, Reason.SMS_CODE_WRONG
+TOO_MANY_FOR_PHONE, TOO_MANY_FOR_USER = Reason.TOO_MANY_CODES_FOR_PHONE, Reason.TOO_MANY_CODES_FOR_USER
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 PHONE = "+886912345678"
 
 
 @pytest.fixture
-def codes(runtime):
-    """Requests and checks codes in their own transactions, as the bind page does, at a time the test picks."""
+def codes(runtime, limiter_clock):
+    """Requests and checks codes in their own transactions, as the bind page does, at a time the test picks (the
+    rate limiter sees the request at that time too)."""
 
     class Codes:
         secret = runtime.settings.secret_key
@@ -43,8 +41,16 @@ def codes(runtime):
                 return line_users.record_follow(session, line_user_id, at=T0)[0]
 
         def request(self, line_user, phone=PHONE, at=T0):
+            limiter_clock.set(at)
             with transaction(runtime.sessions) as session:
-                issued = request_code(session, secret_key=self.secret, line_user=line_user, phone_e164=phone, now=at)
+                issued = request_code(
+                    session,
+                    secret_key=self.secret,
+                    limiter=runtime.limiter,
+                    line_user=line_user,
+                    phone_e164=phone,
+                    now=at,
+                )
                 return issued.verification.id, issued.code
 
         def verify(self, line_user, verification_id, code, at=T0):
@@ -101,7 +107,7 @@ def test_a_code_used_once_cannot_be_used_again(codes):
 
     again = codes.verify(shopper, verification_id, code)
 
-    assert isinstance(again, VerificationRefused) and again.message == CODE_USED
+    assert isinstance(again, VerificationRefused) and again.reason == CODE_USED
 
 
 def test_a_code_is_dead_after_five_minutes(codes):
@@ -110,7 +116,7 @@ def test_a_code_is_dead_after_five_minutes(codes):
 
     late = codes.verify(shopper, verification_id, code, at=T0 + timedelta(minutes=5))
 
-    assert isinstance(late, VerificationRefused) and late.message == CODE_EXPIRED
+    assert isinstance(late, VerificationRefused) and late.reason == CODE_EXPIRED
     assert codes.stored(verification_id).verified_at is None
 
 
@@ -121,14 +127,14 @@ def test_five_wrong_tries_kill_the_code_and_the_sixth_is_refused_even_when_right
     tries = [codes.verify(shopper, verification_id, wrong(code)) for _ in range(5)]
     sixth = codes.verify(shopper, verification_id, code)
 
-    assert [(t.message, t.params) for t in tries] == [
+    assert [(t.reason, t.params) for t in tries] == [
         (WRONG_CODE, {"left": 4}),
         (WRONG_CODE, {"left": 3}),
         (WRONG_CODE, {"left": 2}),
         (WRONG_CODE, {"left": 1}),
         (CODE_DEAD, {}),
     ]
-    assert isinstance(sixth, VerificationRefused) and sixth.message == CODE_DEAD
+    assert isinstance(sixth, VerificationRefused) and sixth.reason == CODE_DEAD
     assert codes.stored(verification_id).failed_attempts == 5
     assert codes.stored(verification_id).verified_at is None
 
@@ -140,7 +146,7 @@ def test_something_that_is_not_six_digits_is_not_counted_as_a_try(codes, typed):
 
     refused = codes.verify(shopper, verification_id, typed)
 
-    assert refused.message == CODE_FORMAT
+    assert refused.reason == CODE_FORMAT
     assert codes.stored(verification_id).failed_attempts == 0
 
 
@@ -150,7 +156,7 @@ def test_another_line_users_code_is_refused_and_not_counted(codes):
 
     refused = codes.verify(other, verification_id, code)
 
-    assert refused.message == CODE_UNKNOWN
+    assert refused.reason == CODE_UNKNOWN
     assert codes.stored(verification_id).failed_attempts == 0
     assert codes.stored(verification_id).verified_at is None
 
@@ -160,7 +166,7 @@ def test_a_new_code_for_the_same_phone_supersedes_the_last(codes):
     old_id, old_code = codes.request(shopper, at=T0)
     new_id, new_code = codes.request(shopper, at=T0 + timedelta(minutes=1))
 
-    assert codes.verify(shopper, old_id, old_code, at=T0 + timedelta(minutes=2)).message == CODE_EXPIRED
+    assert codes.verify(shopper, old_id, old_code, at=T0 + timedelta(minutes=2)).reason == CODE_EXPIRED
     assert isinstance(codes.verify(shopper, new_id, new_code, at=T0 + timedelta(minutes=2)), PhoneVerification)
 
 
@@ -171,7 +177,7 @@ def test_five_codes_per_phone_in_an_hour_then_it_waits(codes):
 
     with pytest.raises(VerificationRefused) as refused:
         codes.request(first, at=T0 + timedelta(minutes=59))
-    assert refused.value.message == TOO_MANY_FOR_PHONE
+    assert refused.value.reason == TOO_MANY_FOR_PHONE
     assert codes.request(first, at=T0 + timedelta(minutes=60, seconds=1))[1] is not None
 
 
@@ -182,7 +188,7 @@ def test_ten_codes_per_line_user_in_an_hour_whatever_the_phones(codes):
 
     with pytest.raises(VerificationRefused) as refused:
         codes.request(shopper, phone="+886987654321", at=T0 + timedelta(minutes=30))
-    assert refused.value.message == TOO_MANY_FOR_USER
+    assert refused.value.reason == TOO_MANY_FOR_USER
 
 
 def test_a_refused_request_stores_nothing(codes, runtime):

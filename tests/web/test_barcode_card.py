@@ -11,9 +11,9 @@ import zxingcpp
 from itsdangerous.timed import TimestampSigner
 from PIL import Image
 
+from bot import links
+from bot.links import sign_link
 from bot.services.barcode.codes import STEP_SECONDS, current_code, resolve
-from bot.web import card
-from bot.web.links import sign_link
 from models import Member
 from tests.binding_helpers import friend, path_of
 from tests.factories import make_member
@@ -42,11 +42,10 @@ def _signed_long_ago(monkeypatch, seconds: int, make):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The live card's clock, frozen at AT; set `clock[0]` to move it."""
-    now = [AT]
-    monkeypatch.setattr(card, "_now", lambda: now[0])
-    return now
+def clock(clock):
+    """The program's clock, stopped at AT."""
+    clock.set(AT)
+    return clock
 
 
 @pytest.fixture
@@ -57,10 +56,9 @@ def member_user(platform, runtime):
 
 
 def test_a_member_gets_a_card_whose_code128_and_qr_decode_to_their_current_code(
-    platform, client, session, settings, member_user, monkeypatch
+    platform, client, session, settings, member_user, clock
 ):
     user, member = member_user
-    monkeypatch.setattr("handlers.barcode._now", lambda: AT)
     seen = len(platform.bot_messages(user))
 
     platform.send_text(user, "會員條碼")
@@ -117,11 +115,11 @@ def test_a_guest_asking_for_the_barcode_is_invited_to_join_or_bind(platform, set
 
 def test_an_image_link_that_is_forged_altered_or_older_than_three_minutes_is_not_found(client, settings, monkeypatch):
     code = "000000000112345678"
-    good = card.image_path(settings, code, "code128")
-    stale = _signed_long_ago(monkeypatch, 181, lambda: card.image_path(settings, code, "code128"))
-    fresh = _signed_long_ago(monkeypatch, 170, lambda: card.image_path(settings, code, "qr"))
+    good = links.image_path(settings, code, "code128")
+    stale = _signed_long_ago(monkeypatch, 181, lambda: links.image_path(settings, code, "code128"))
+    fresh = _signed_long_ago(monkeypatch, 170, lambda: links.image_path(settings, code, "qr"))
     other_purpose = f"/img/{sign_link(settings, 'card', {'c': code, 'k': 'qr'})}.png"
-    not_a_code = card.image_path(settings, "<script>", "qr")
+    not_a_code = links.image_path(settings, "<script>", "qr")
 
     assert client.get(good).status_code == 200
     assert client.get(fresh).status_code == 200
@@ -134,7 +132,7 @@ def test_an_image_link_that_is_forged_altered_or_older_than_three_minutes_is_not
 def test_the_live_card_shows_the_member_the_code_and_a_countdown(client, settings, session, member_user, clock):
     user, member = member_user
 
-    response = client.get(path_of(card.card_url(settings, user)))
+    response = client.get(path_of(links.card_url(settings, user)))
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -153,9 +151,9 @@ def test_the_live_card_shows_the_member_the_code_and_a_countdown(client, setting
 def test_a_forged_or_expired_card_link_is_refused_without_member_data(client, settings, member_user, monkeypatch, age):
     user, member = member_user
     if age is None:
-        url = card.card_url(settings, user).replace("?t=", "?t=x")
+        url = links.card_url(settings, user).replace("?t=", "?t=x")
     else:
-        url = _signed_long_ago(monkeypatch, age, lambda: card.card_url(settings, user))
+        url = _signed_long_ago(monkeypatch, age, lambda: links.card_url(settings, user))
 
     for path in (path_of(url), path_of(url).replace("/members/card?", "/members/card/code?")):
         response = client.get(path)
@@ -171,8 +169,8 @@ def test_a_forged_or_expired_card_link_is_refused_without_member_data(client, se
 def test_a_line_user_without_a_membership_is_told_to_bind_first(client, platform, settings):
     user = friend(platform)
 
-    page = client.get(path_of(card.card_url(settings, user)))
-    feed = client.get(path_of(card.card_url(settings, user)).replace("/members/card?", "/members/card/code?"))
+    page = client.get(path_of(links.card_url(settings, user)))
+    feed = client.get(path_of(links.card_url(settings, user)).replace("/members/card?", "/members/card/code?"))
 
     assert page.status_code == 404
     assert "尚未綁定會員" in page.get_data(as_text=True)
@@ -182,11 +180,11 @@ def test_a_line_user_without_a_membership_is_told_to_bind_first(client, platform
 
 def test_the_code_feed_answers_a_new_code_when_the_time_step_changes(client, settings, session, member_user, clock):
     user, member = member_user
-    feed = path_of(card.card_url(settings, user)).replace("/members/card?", "/members/card/code?")
+    feed = path_of(links.card_url(settings, user)).replace("/members/card?", "/members/card/code?")
 
     first = client.get(feed)
     same_step = client.get(feed).json
-    clock[0] = AT + timedelta(seconds=STEP_SECONDS)
+    clock.set(AT + timedelta(seconds=STEP_SECONDS))
     next_step = client.get(feed).json
 
     assert first.headers["Cache-Control"] == "no-store"
@@ -196,11 +194,11 @@ def test_the_code_feed_answers_a_new_code_when_the_time_step_changes(client, set
     assert datetime.fromisoformat(data["expires_at"]) == STEP_START + timedelta(seconds=STEP_SECONDS)
     assert same_step["code"] == data["code"]
     assert next_step["code"] != data["code"]
-    assert next_step["code"] == current_code(session, session.get(Member, member.id), clock[0]).code
+    assert next_step["code"] == current_code(session, session.get(Member, member.id), clock.now()).code
     assert decoded(client.get(next_step["barcode_url"]).data)[0] == next_step["code"]
     assert decoded(client.get(next_step["qr_url"]).data)[0] == next_step["code"]
     # The code on screen still scans during the next step, which is when the page swaps it.
-    assert resolve(session, data["code"], clock[0])[0].id == member.id
+    assert resolve(session, data["code"], clock.now())[0].id == member.id
 
 
 def test_the_scan_api_resolves_what_a_scanner_reads_off_the_chat_card_to_the_member(

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
+from bot.refusal_texts import text_for
 from bot.services.membership import bind_codes
 from bot.services.membership.bind_codes import issue_bind_code, redeem_bind_code
 from bot.services.membership.binding import BindingRefused, bind
+from bot.services.rate_limits import BIND_CODE_WRONG
 from models import BindCode, BindingAudit, LineUser, Member, Store
-from models.binding import BindCodeFailure
 from tests.helpers import count
 from tests.pos import assert_matches_openapi, make_line_user, make_member, open_shop
 
@@ -34,9 +35,10 @@ def redeem(runtime, code, line_user, now=None):
     """Redeem as the chat handler does: one transaction, committed even when the code is refused."""
     with transaction(runtime.sessions) as tx:
         try:
-            member = redeem_bind_code(tx, code, tx.get(LineUser, line_user.id), now or datetime.now(UTC))
+            user = tx.get(LineUser, line_user.id)
+            member = redeem_bind_code(tx, code, user, now or datetime.now(UTC), limiter=runtime.limiter)
         except BindingRefused as exc:
-            return exc.message
+            return text_for(exc)
         return member.member_number
 
 
@@ -162,7 +164,7 @@ def test_a_code_for_a_member_since_bound_to_someone_else_is_refused_and_stays_un
     assert count(session, BindingAudit) == 1
     row = session.scalars(select(BindCode)).one()
     assert (row.used_at, row.is_active) == (None, True)
-    assert count(session, BindCodeFailure) == 0
+    assert runtime.limiter.remaining(BIND_CODE_WRONG, stranger.line_user_id) == 5, "not counted as a wrong code"
 
 
 def test_a_line_account_already_bound_to_another_member_cannot_redeem(client, runtime, session, shop):
@@ -204,20 +206,25 @@ def test_the_sixth_wrong_attempt_is_refused_even_with_the_right_code(client, run
     assert sixth == "綁定碼輸入錯誤太多次，請 10 分鐘後再試"
     assert bound_line_user(session) is None
     assert session.scalars(select(BindCode.used_at)).one() is None
-    assert count(session, BindCodeFailure) == 5
+    assert runtime.limiter.remaining(BIND_CODE_WRONG, line_user.line_user_id) == 0
     assert count(session, BindingAudit) == 0
 
 
-def test_ten_minutes_after_the_wrong_attempts_the_user_may_try_again(client, runtime, session, shop):
+def test_ten_minutes_after_the_wrong_attempts_the_user_may_try_again(client, runtime, session, shop, limiter_clock):
     make_member(runtime.sessions)
     line_user = make_line_user(runtime.sessions)
     code = issue(client, shop).get_json()["code"]
     start = datetime.now(UTC) - timedelta(minutes=9)
-    for i in range(5):
-        redeem(runtime, "12345" if i % 2 else "abcdef", line_user, now=start + timedelta(seconds=i))
 
-    assert redeem(runtime, code, line_user, now=start + timedelta(minutes=9)).startswith("綁定碼輸入錯誤太多次")
-    assert redeem(runtime, code, line_user, now=start + timedelta(minutes=10, seconds=5)) == "M000001"
+    def redeem_at(code, at):
+        limiter_clock.set(at)  # the rate limiter sees the attempt at that time too
+        return redeem(runtime, code, line_user, now=at)
+
+    for i in range(5):
+        redeem_at("12345" if i % 2 else "abcdef", start + timedelta(seconds=i))
+
+    assert redeem_at(code, start + timedelta(minutes=9)).startswith("綁定碼輸入錯誤太多次")
+    assert redeem_at(code, start + timedelta(minutes=10, seconds=5)) == "M000001"
 
 
 def test_another_line_users_wrong_codes_do_not_count_against_this_one(client, runtime, shop):

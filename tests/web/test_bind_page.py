@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import transaction
+from bot.links import bind_url
 from bot.services.membership.binding import unbind
 from bot.sms import SmsDeliveryError
-from bot.web.links import bind_url
 from models import AccountLinkNonce, Member, PhoneVerification
 from tests.binding_helpers import (
     Shopper,

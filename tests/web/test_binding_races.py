@@ -57,7 +57,7 @@ def test_twenty_line_users_redeeming_one_code_at_once_bind_it_once(runtime, sess
         assert user is not None
         tx.scalars(select(BindCode.used_at)).one()  # read the code before anyone has used it (PostgreSQL)
         all_have_read()
-        return redeem_bind_code(tx, code, user, now).member_number
+        return redeem_bind_code(tx, code, user, now, limiter=runtime.limiter).member_number
 
     results = race(sessions, 20, redeem)
 

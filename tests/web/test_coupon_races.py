@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import make_engine, make_session_factory
+from bot.refusal_texts import text_for
+from bot.services.refusals import Reason
 from bot.services.rewards import coupons
 from bot.services.rewards.coupons import CouponRefused, issue_coupon, redeem_coupon
 from models import Coupon, CouponRedemption, CouponTemplate, Member
@@ -22,8 +24,8 @@ from tests.pos import make_member, open_shop
 ATTEMPTS = 200
 # PostgreSQL allows 100 connections by default: the 200 attempts share these, all released by one barrier.
 CONNECTIONS = 40
-USED = CouponRefused("used").message
-SOLD_OUT = CouponRefused("sold_out").message
+USED = text_for(CouponRefused(Reason.COUPON_USED))
+SOLD_OUT = text_for(CouponRefused(Reason.COUPON_SOLD_OUT))
 
 
 @pytest.fixture

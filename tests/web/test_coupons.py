@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.db import transaction
-from bot.services.rewards.coupon_rules import MESSAGES
+from bot.refusal_texts import text_for
+from bot.services.refusals import Reason
 from bot.services.rewards.coupons import (
     UNDO_WINDOW,
     CouponRefused,
@@ -70,7 +71,7 @@ def test_the_per_member_limit_counts_each_members_coupons(runtime, session, memb
     refused = _refusal(lambda: give(runtime.sessions, member, template, "campaign:2"))
     _, created = give(runtime.sessions, other, template, "campaign:3")
 
-    assert refused.reason == "member_limit" and refused.message == "已達此優惠券每人可領取的上限"
+    assert refused.reason == "member_limit" and text_for(refused) == "已達此優惠券每人可領取的上限"
     assert created
     assert session.get(CouponTemplate, template.id).issued_count == 2
 
@@ -147,8 +148,8 @@ def test_each_refusal_has_its_reason_and_changes_nothing(runtime, session, shop,
     reasons = {reason: _refusal(call) for reason, call in cases.items()}
 
     assert {reason: refusal.reason for reason, refusal in reasons.items()} == {reason: reason for reason in cases}
-    assert reasons["min_spend"].message == "此優惠券需消費滿 NT$300"
-    assert reasons["min_spend"].message_in("en") == "This coupon needs a spend of at least NT$300."
+    assert text_for(reasons["min_spend"], "zh-TW") == "此優惠券需消費滿 NT$300"
+    assert text_for(reasons["min_spend"], "en") == "This coupon needs a spend of at least NT$300."
     assert session.query(CouponRedemption).count() == 0
     assert session.get(Coupon, coupon.id).redeemed_at is None
     assert _redeem(runtime, shop, coupon.code, spend=300, member_id=member.id).redeemed_at == T0
@@ -224,8 +225,7 @@ def test_void_refuses_a_used_or_already_voided_coupon(runtime, shop, member):
 
 
 def test_every_refusal_reads_in_english_for_the_pos_and_english_speaking_members():
-    for reason in MESSAGES:
+    for reason in (reason for reason in Reason if reason.name.startswith("COUPON_")):
         refusal = CouponRefused(reason, min_spend="300")
-        assert refusal.message_in("zh-TW") == refusal.message
-        assert refusal.message_in("en") != refusal.message, reason
-        assert refusal.message_in("en").isascii(), reason
+        assert text_for(refusal, "en") != text_for(refusal, "zh-TW"), reason
+        assert text_for(refusal, "en").isascii(), reason

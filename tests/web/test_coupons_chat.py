@@ -20,8 +20,8 @@ from tests.pos import open_shop
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch):
-    monkeypatch.setattr("handlers.coupons._now", lambda: T0)
+def _at_t0(clock):
+    clock.set(T0)
 
 
 def _member_user(platform, runtime, language: str = "zh-TW"):

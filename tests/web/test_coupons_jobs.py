@@ -15,7 +15,7 @@ from models import Coupon, CouponTemplate, LineUser, Member, OutboundMessage
 from tests.binding_helpers import friend
 from tests.coupon_helpers import T0, give, make_template
 from tests.factories import make_member
-from tests.helpers import texts
+from tests.helpers import in_unit_of_work, texts
 from tests.pos import make_member as make_pos_member
 
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -32,9 +32,8 @@ def _set_tier(runtime, member_id: int, tier: str) -> None:
 
 
 def _birthdays(runtime, at: datetime) -> tuple[int, list[int]]:
-    queued: list[int] = []
-    with transaction(runtime.sessions) as tx:
-        return issue_birthday_coupons(tx, at, TAIPEI, queued=queued), queued
+    issued, sent = in_unit_of_work(runtime, lambda uow: issue_birthday_coupons(uow.session, at, TAIPEI))
+    return issued, sent.outbox_ids
 
 
 def _coupons_by_template(session) -> list[tuple[str, str, str]]:
@@ -111,8 +110,7 @@ def test_one_reminder_three_days_before_a_coupon_expires_for_bound_unblocked_mem
     give(runtime.sessions, blocked, three_days, "blocked")
 
     def remind(at: datetime) -> int:
-        with transaction(runtime.sessions) as tx:
-            return remind_expiring_coupons(tx, at, TAIPEI)
+        return in_unit_of_work(runtime, lambda uow: remind_expiring_coupons(uow.session, at, TAIPEI))[0]
 
     today, same_day_again = remind(T0), remind(T0 + timedelta(hours=2))
     tomorrow, tomorrow_again = remind(T0 + timedelta(days=1)), remind(T0 + timedelta(days=1, hours=5))

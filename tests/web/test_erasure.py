@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import transaction
+from bot.refusal_texts import text_for
 from bot.services.membership.erasure import request_erasure
-from bot.services.membership.members import MemberError
+from bot.services.refusals import Reason, Refused
 from models import BindingAudit, ErasureRequest, LineUser, Member, PhoneVerification, PointEntry
 from tests.helpers import count
 from tests.pos import assert_matches_openapi, make_line_user, make_member, open_shop
@@ -70,10 +71,10 @@ def test_asking_twice_records_nothing_new(runtime, session):
     member = make_member(runtime.sessions, line_user=make_line_user(runtime.sessions))
     erase(runtime, member.id)
 
-    with pytest.raises(MemberError) as refused:
+    with pytest.raises(Refused) as refused:
         erase(runtime, member.id)
 
-    assert refused.value.message == "此會員資料已刪除"
+    assert refused.value.reason == Reason.ALREADY_ERASED and text_for(refused.value) == "此會員資料已刪除"
     assert count(session, ErasureRequest) == 1 and count(session, BindingAudit) == 1
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.links import join_url
 from bot.services.membership.joining import PRIVACY_VERSION, TERMS_VERSION
-from bot.web.links import join_url
 from models import BindingAudit, Consent, LineUser, Member, OutboundMessage, PointEntry
 from tests.binding_helpers import field, friend, link, make_member, path_of, text_of
 from tests.helpers import count, texts
@@ -159,7 +159,7 @@ def test_a_phone_that_already_belongs_to_a_member_is_offered_the_bind_page_inste
     assert answer.status_code == 409
     assert "這個手機號碼已經是會員，請改用「綁定既有會員」" in text_of(answer)
     assert rows(session) == before
-    bind_page = client.get(path_of(link(text_of(answer), "bind-instead")))
+    bind_page = client.get(path_of(link(text_of(answer), "bind-instead")), follow_redirects=True)
     assert bind_page.status_code == 200 and "綁定既有會員" in text_of(bind_page)
 
 

@@ -21,7 +21,7 @@ def _buttons(message):
     return {b["action"]["label"]: b["action"] for b in message["contents"]["footer"]["contents"]}
 
 
-def test_a_guest_asking_to_bind_gets_the_join_page_and_the_account_link_page(platform, session, settings):
+def test_a_guest_asking_to_bind_gets_the_join_page_and_the_account_link_page(platform, session, settings, client):
     user, seen = _friend(platform)
 
     platform.postback(user, "action=bind")
@@ -29,10 +29,16 @@ def test_a_guest_asking_to_bind_gets_the_join_page_and_the_account_link_page(pla
     (card,) = platform.bot_messages(user)[seen:]
     buttons = _buttons(card)
     assert buttons["加入會員"]["uri"].startswith(f"{settings.public_base_url}/members/join?t=")
-    assert buttons["綁定既有會員"]["uri"].startswith(f"{settings.public_base_url}/members/bind?t=")
+    bind_start = buttons["綁定既有會員"]["uri"]
+    assert bind_start.startswith(f"{settings.public_base_url}/members/bind/start?t=")
     assert "綁定 123456" in " ".join(texts([card]))
+    # LINE's link token is asked for when the shopper opens the page, outside the event's transaction.
+    assert session.scalars(select(LinkToken)).all() == []
+    opened = client.get(bind_start.removeprefix(settings.public_base_url))
+    assert opened.status_code == 303 and "/members/bind?t=" in opened.headers["Location"]
     link_token = session.scalars(select(LinkToken)).one()
     assert link_token.token in platform.link_tokens
+    assert client.get(opened.headers["Location"]).status_code == 200
 
 
 def test_a_member_sees_their_profile_with_number_tier_and_points(platform, runtime):

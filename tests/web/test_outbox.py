@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot import delivery
 from bot.db import transaction
 from bot.services.messaging import outbox
 from models import OutboundMessage
@@ -34,7 +35,7 @@ def test_a_push_queued_before_the_user_blocked_is_dropped_not_sent(runtime, plat
         (message,) = outbox.queue_push(tx, user, HELLO)
     platform.unfollow(user)
 
-    status = outbox.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC))
+    status = delivery.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC))
 
     assert status == "dropped"
     assert not [r for r in platform.requests if r["path"].endswith("/push")]
@@ -47,7 +48,7 @@ def test_a_message_is_delivered_once_even_if_asked_twice(runtime, platform, sess
         (message,) = outbox.queue_push(tx, user, HELLO)
     now = datetime.now(UTC)
 
-    statuses = [outbox.deliver(runtime.sessions, runtime.line, message.id, now) for _ in range(2)]
+    statuses = [delivery.deliver(runtime.sessions, runtime.line, message.id, now) for _ in range(2)]
 
     assert statuses == ["sent", "skipped"]
     assert platform.bot_messages(user).count(HELLO[0]) == 1
@@ -62,7 +63,7 @@ def test_a_reply_whose_token_has_expired_goes_out_as_a_push(runtime, platform, s
             tx, reply_token="expired-token", line_user_id=user, event_time=an_hour_ago, messages=HELLO
         )
 
-    status = outbox.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC))
+    status = delivery.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC))
 
     assert status == "sent"
     session.expire_all()
@@ -80,7 +81,7 @@ def test_a_reply_refused_by_line_falls_back_to_a_push(runtime, platform, session
             tx, reply_token="never-issued", line_user_id=user, event_time=datetime.now(UTC), messages=HELLO
         )
 
-    status = outbox.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC))
+    status = delivery.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC))
 
     assert status == "sent"
     assert platform.bot_messages(user)[-1] == HELLO[0]
@@ -104,7 +105,7 @@ def test_a_transient_failure_leaves_the_message_pending_for_the_sweeper(runtime,
     platform.fail_next("/v2/bot/message/push", 503, times=10)
     now = datetime.now(UTC)
 
-    status = outbox.deliver(runtime.sessions, runtime.line, message.id, now)
+    status = delivery.deliver(runtime.sessions, runtime.line, message.id, now)
 
     assert status == "pending"
     assert outbox.due_for_delivery(session, now + timedelta(minutes=5), timedelta(seconds=60)) == [message.id]

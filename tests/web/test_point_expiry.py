@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot import delivery
 from bot.db import transaction
-from bot.services.messaging import outbox
 from bot.services.rewards.ledger import ledger_sum, points_balance, post_points
 from bot.services.rewards.point_expiry import expire_points, expiry_for, points_expiring, remind_expiring_points
 from models import PointEntry, PointExpiryReminder
 from tests.binding_helpers import friend
 from tests.binding_helpers import make_member as make_bound_member
-from tests.helpers import count, texts
+from tests.helpers import count, in_unit_of_work, texts
 from tests.pos import make_member
 
 TZ = ZoneInfo("Asia/Taipei")
@@ -108,7 +108,7 @@ def test_a_bound_member_hears_30_days_ahead_once_per_expiry_date(runtime, platfo
 
     assert (too_early, len(due), next_day) == ([], 1, [])
     now = datetime.now(UTC)
-    assert [outbox.deliver(runtime.sessions, runtime.line, message_id, now) for message_id in due] == ["sent"]
+    assert [delivery.deliver(runtime.sessions, runtime.line, message_id, now) for message_id in due] == ["sent"]
     assert texts(platform.bot_messages(user)).count("你有 70 點將於 2026-12-31 到期") == 1
     assert count(session, PointExpiryReminder) == 1
 
@@ -136,5 +136,5 @@ def test_the_daily_job_expires_what_is_due(app, runtime, session):
 
 
 def remind(runtime, at: datetime) -> list[int]:
-    with transaction(runtime.sessions) as session:
-        return remind_expiring_points(session, at, TZ)
+    """The reminder job at `at`: the outbox messages it wrote (the app sends them after the commit)."""
+    return in_unit_of_work(runtime, lambda uow: remind_expiring_points(uow.session, at, TZ), send=False)[1].outbox_ids

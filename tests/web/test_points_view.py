@@ -20,8 +20,8 @@ NOW = T0 + timedelta(hours=1)
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch):
-    monkeypatch.setattr("handlers.points._now", lambda: NOW)
+def _at_now(clock):
+    clock.set(NOW)
 
 
 def _post(runtime, member, points: int, reason: str, at: datetime, kind: str = "earn", expires_at=None) -> None:

@@ -11,11 +11,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.db import transaction
+from bot.refusal_texts import text_for
 from bot.services.barcode import codes as barcode
+from bot.services.refusals import Refused
 from bot.services.rewards.ledger import InsufficientPoints, ledger_sum, points_balance, post_points
-from bot.services.rewards.purchases import PurchaseRequest, record_purchase
+from bot.services.rewards.purchases import PurchaseRequest, PurchaseResult, record_purchase
 from bot.services.rewards.refunds import RefundRequest, record_refund
 from bot.services.staff.api_keys import create_api_key
+from bot.web import api_errors
 from models import Member, PointEntry, Purchase, Refund, Store
 from tests.concurrency import race
 from tests.helpers import count
@@ -41,12 +44,17 @@ def online_store(runtime) -> int:
         return store.id
 
 
+def status_of(result: PurchaseResult) -> int:
+    """The status the POS API answers a recorded purchase or refund with."""
+    return 200 if result.replayed else 201
+
+
 def repeat_at_once(sessions, store_id: int, request: PurchaseRequest, at: datetime) -> list:
     """The same purchase sent by 100 racers at once; each racer's status and body (without `replayed`)."""
 
     def work(tx, _i, _all_have_read):
         answer = record_purchase(tx, store_id, request, at=at, tz=TZ)
-        return answer.status, json.dumps({**answer.body, "replayed": None}, sort_keys=True, ensure_ascii=False)
+        return status_of(answer), json.dumps({**answer.body, "replayed": None}, sort_keys=True, ensure_ascii=False)
 
     return race(sessions, RACERS, work)
 
@@ -93,7 +101,7 @@ def test_concurrent_spends_that_would_overdraw_let_exactly_the_affordable_ones_t
 
     results = race(sessions, 30, spend)
 
-    assert Counter(results) == {"spent": 14, InsufficientPoints(7).message: 16}
+    assert Counter(results) == {"spent": 14, text_for(InsufficientPoints(7)): 16}
     assert points_balance(session, member.id) == ledger_sum(session, member.id) == 2
 
 
@@ -105,8 +113,11 @@ def test_concurrent_refunds_never_refund_more_than_the_purchase(runtime, session
         record_purchase(tx, store_id, request, at=datetime.now(UTC), tz=TZ)
 
     def refund(tx, i, _all_have_read):
-        answer = record_refund(tx, store_id, RefundRequest("W-1", f"R-{i}", 300), at=datetime.now(UTC), tz=TZ)
-        return answer.status
+        try:
+            answer = record_refund(tx, store_id, RefundRequest("W-1", f"R-{i}", 300), at=datetime.now(UTC), tz=TZ)
+        except Refused as refused:
+            return api_errors.STATUS[refused.reason]
+        return status_of(answer)
 
     results = race(sessions, 10, refund)
 

@@ -8,7 +8,8 @@ from PIL import Image
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.services.membership.menu_state import apply_rich_menu, users_needing_menu_change
+from bot.delivery import apply_rich_menu
+from bot.services.membership.menu_state import users_needing_menu_change
 from models import LineUser, RichMenuDeployment
 from rich_menus.definitions import HEIGHT, WIDTH, rich_menu_request
 from tests.factories import make_member

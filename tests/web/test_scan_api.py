@@ -14,6 +14,7 @@ from bot.db import transaction
 from bot.services.barcode import codes as barcode
 from bot.services.barcode.codes import STEP_SECONDS, ScanRefused
 from bot.services.barcode.scanning import scan
+from bot.services.refusals import Reason
 from models import Member, ScanLog
 from tests.concurrency import race
 from tests.helpers import count
@@ -154,7 +155,7 @@ def test_a_spent_code_is_refused_but_the_next_minutes_code_works(runtime, shop):
             outcome = scan(session, code, intent="transaction", store_id=shop.store_id, staff_id=None, at=at)
             results.append(outcome.refusal.reason if outcome.refusal else "ok")
 
-    assert results == ["ok", "used", "ok"]
+    assert results == ["ok", Reason.CODE_USED, "ok"]
 
 
 def test_an_erased_member_has_no_valid_code(runtime, shop):
@@ -168,7 +169,7 @@ def test_an_erased_member_has_no_valid_code(runtime, shop):
     with transaction(runtime.sessions) as session, pytest.raises(ScanRefused) as refused:
         barcode.resolve(session, code, FROZEN)
 
-    assert refused.value.reason == "unknown"
+    assert refused.value.reason == Reason.CODE_UNKNOWN
 
 
 def test_twenty_concurrent_transaction_scans_of_one_code_spend_it_once(runtime, shop, sessions, session):
@@ -183,5 +184,5 @@ def test_twenty_concurrent_transaction_scans_of_one_code_spend_it_once(runtime, 
 
     results = race(sessions, 20, spend)
 
-    assert sorted(results) == ["ok"] + ["used"] * 19, results
+    assert sorted(results) == [Reason.CODE_USED] * 19 + ["ok"], results
     assert count(session, ScanLog) == 20

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.db import transaction
-from bot.services.membership.members import MemberError
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.stamps import (
-    LIMIT_REACHED,
     cards_for,
     expire_stamp_cards,
     reverse_purchase_stamps,
@@ -22,7 +21,7 @@ from models import Coupon, Member, Purchase, StampCard, StampEntry
 from tests.binding_helpers import friend
 from tests.coupon_helpers import make_template as make_coupon_template
 from tests.factories import make_member
-from tests.helpers import count, texts
+from tests.helpers import count, in_unit_of_work, texts
 from tests.pos import open_shop
 from tests.stamp_helpers import T0, TPE, make_purchase, make_stamp_template
 
@@ -38,12 +37,15 @@ def member(runtime):
 
 
 def buy(runtime, member: Member, amount: int, at: datetime = T0, purchase: Purchase | None = None) -> list[dict]:
-    """A purchase of `amount` at `at`, stamped in its own transaction; the progress answered."""
+    """A purchase of `amount` at `at`, stamped in its own unit of work (as the purchase API does); the progress."""
     purchase = purchase or make_purchase(runtime.sessions, member, amount, at)
-    with transaction(runtime.sessions) as session:
-        row, bought = session.get(Member, member.id), session.get(Purchase, purchase.id)
+
+    def stamp(uow) -> list[dict]:
+        row, bought = uow.session.get(Member, member.id), uow.session.get(Purchase, purchase.id)
         assert row is not None and bought is not None
-        return stamps_for_purchase(session, row, bought, at)
+        return stamps_for_purchase(uow.session, row, bought, at)
+
+    return in_unit_of_work(runtime, stamp)[0]
 
 
 def cards(session, member: Member) -> list[StampCard]:
@@ -272,11 +274,11 @@ def test_smart_stamp_at_the_daily_limit_is_refused_and_changes_nothing(runtime, 
             return smart_stamp(tx, row, store_id=shop.store_id, staff_id=shop.clerk_id, at=at, idempotency_key=key)
 
     (first,) = stamp("a", T0)
-    with pytest.raises(MemberError) as refused:
+    with pytest.raises(Refused) as refused:
         stamp("b", T0 + timedelta(hours=1))
     (again,) = stamp("a", T0 + timedelta(hours=2))
 
-    assert refused.value.message == LIMIT_REACHED
+    assert refused.value.reason == Reason.DAILY_LIMIT_REACHED
     assert (first["stamps_added"], first["daily_limit_reached"], again["replayed"]) == (1, True, True)
     (entry,) = entries(session, member)
     assert (entry.channel, entry.staff_id, entry.stamps) == ("clerk", shop.clerk_id, 1)

@@ -21,8 +21,8 @@ GREEN = "#06C755"
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch):
-    monkeypatch.setattr("handlers.stamps._now", lambda: T0 + timedelta(hours=1))
+def _an_hour_after_t0(clock):
+    clock.set(T0 + timedelta(hours=1))
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction
+from bot.refusal_texts import text_for
 from bot.services.barcode import codes as barcode
 from bot.services.barcode.scanning import scan
-from bot.services.rewards.stamps import LIMIT_REACHED, smart_stamp
+from bot.services.refusals import Reason, Refused
+from bot.services.rewards.stamps import smart_stamp
 from models import Member, StampCard, StampEntry
 from tests.concurrency import race
 from tests.factories import make_member
@@ -49,7 +51,8 @@ def test_twenty_smart_stamps_at_once_with_distinct_codes_give_exactly_the_daily_
 
     results = race(sessions, RACERS, stamp)
 
-    assert sorted(results) == sorted(["stamped"] * 3 + [LIMIT_REACHED] * (RACERS - 3)), results
+    limit_reached = text_for(Refused(Reason.DAILY_LIMIT_REACHED))
+    assert sorted(results) == sorted(["stamped"] * 3 + [limit_reached] * (RACERS - 3)), results
     card = session.scalars(select(StampCard)).one()
     assert (card.stamps, card.is_open) == (3, True)
     assert count(session, StampEntry) == 3

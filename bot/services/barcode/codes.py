@@ -10,13 +10,13 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 import pyotp
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.services.refusals import Reason, Refused
 from models import Member
 from models.barcode import BarcodeKey, BarcodeUse
 
@@ -31,21 +31,12 @@ EXPIRED_LOOKBACK_STEPS = 120
 MAX_MEMBER_ID = 2**31 - 1
 
 
-class ScanRefused(Exception):
-    """The scanned text does not lead to a member for this purpose; `reason` is a machine word, `message` zh-TW."""
+class ScanRefused(Refused):
+    """The scanned text does not lead to a member for this purpose (`code_unknown`, `code_forged`, `code_expired`,
+    `code_used`, `member_number_lookup_only`); `member_id` is whose code it looked like, when known."""
 
-    MESSAGES: ClassVar[dict[str, str]] = {
-        "unknown": "查無此會員條碼",
-        "expired": "條碼已過期，請會員重新開啟會員條碼",
-        "used": "此條碼已使用過，請會員重新整理條碼",
-        "forged": "條碼無效",
-        "number_only": "會員編號僅供查詢，集點或折抵請掃描會員條碼",
-    }
-
-    def __init__(self, reason: str, member_id: int | None = None) -> None:
-        super().__init__(self.MESSAGES[reason])
-        self.reason = reason
-        self.message = self.MESSAGES[reason]
+    def __init__(self, reason: Reason, member_id: int | None = None) -> None:
+        super().__init__(reason)
         self.member_id = member_id
 
 
@@ -100,20 +91,20 @@ def resolve(session: Session, scanned: str, at: datetime) -> tuple[Member, int]:
     """The member a scanned code belongs to and its time step, if the code is genuine and fresh."""
     text = scanned.strip()
     if not (len(text) == CODE_LENGTH and text.isascii() and text.isdigit()):
-        raise ScanRefused("unknown")
+        raise ScanRefused(Reason.CODE_UNKNOWN)
     member_id, digits = int(text[:MEMBER_DIGITS]), text[MEMBER_DIGITS:]
     if member_id > MAX_MEMBER_ID:
-        raise ScanRefused("unknown")
+        raise ScanRefused(Reason.CODE_UNKNOWN)
     member = session.get(Member, member_id)
     key = _key(session, member_id)
     if member is None or key is None or member.erased_at is not None:
-        raise ScanRefused("unknown")
+        raise ScanRefused(Reason.CODE_UNKNOWN)
     now_step = time_step(at)
     step = _matching_step(key.secret, digits, now_step)
     if step is None:
-        raise ScanRefused("forged", member_id)
+        raise ScanRefused(Reason.CODE_FORGED, member_id)
     if step < now_step - 1:
-        raise ScanRefused("expired", member_id)
+        raise ScanRefused(Reason.CODE_EXPIRED, member_id)
     return member, step
 
 
@@ -124,4 +115,4 @@ def spend(session: Session, member: Member, step: int, purpose: str, store_id: i
             session.add(BarcodeUse(member_id=member.id, time_step=step, purpose=purpose, store_id=store_id))
             session.flush()
     except IntegrityError as exc:
-        raise ScanRefused("used", member.id) from exc
+        raise ScanRefused(Reason.CODE_USED, member.id) from exc

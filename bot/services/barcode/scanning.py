@@ -11,23 +11,20 @@ from sqlalchemy.orm import Session
 from bot.services.barcode import codes as barcode
 from bot.services.barcode.codes import ScanRefused
 from bot.services.membership.members import find_by_number
+from bot.services.refusals import Reason
 from models import Member, ScanLog
 
 log = logging.getLogger(__name__)
 
 INTENTS = ("lookup", "transaction")
 
-# The HTTP status, error word and English for each reason a member code is refused (the POS API answers these).
-SCAN_REFUSALS = {
-    "unknown": (404, "code_unknown", "No member has this code."),
-    "forged": (422, "code_forged", "This is not a valid member code."),
-    "expired": (422, "code_expired", "The code has expired; ask the member to refresh their barcode."),
-    "used": (409, "code_used", "This code was already used; ask the member to refresh their barcode."),
-    "number_only": (
-        422,
-        "member_number_lookup_only",
-        "A member number can only be looked up; scan the member barcode to earn or spend.",
-    ),
+# The word the scan log keeps for each refusal (`ok` and `number_only` for the scans that found the member).
+LOGGED = {
+    Reason.CODE_UNKNOWN: "unknown",
+    Reason.CODE_FORGED: "forged",
+    Reason.CODE_EXPIRED: "expired",
+    Reason.CODE_USED: "used",
+    Reason.MEMBER_NUMBER_LOOKUP_ONLY: "number_only",
 }
 
 
@@ -48,14 +45,14 @@ def _identify(session: Session, scanned: str, intent: str, store_id: int, at: da
     try:
         member, step = barcode.resolve(session, scanned, at)
     except ScanRefused as refused:
-        if refused.reason != "unknown":
+        if refused.reason != Reason.CODE_UNKNOWN:
             raise
         # The member number printed small under the barcode: good for a look-up, never for earning or spending.
         member_by_number = find_by_number(session, scanned)
         if member_by_number is None or member_by_number.erased_at is not None:
             raise
         if intent != "lookup":
-            raise ScanRefused("number_only", member_by_number.id) from None
+            raise ScanRefused(Reason.MEMBER_NUMBER_LOOKUP_ONLY, member_by_number.id) from None
         return member_by_number, True
     if intent == "transaction":
         barcode.spend(session, member, step, purpose="transaction", store_id=store_id)
@@ -78,7 +75,7 @@ def scan(
         result, member_id = ("number_only" if by_number else "ok"), member.id
     except ScanRefused as refused:
         outcome = ScanOutcome(member=None, refusal=refused)
-        result, member_id = refused.reason, refused.member_id
+        result, member_id = LOGGED[refused.reason], refused.member_id
         log.info("scan refused at store %s: %s", store_id, refused.reason)
     session.add(
         ScanLog(store_id=store_id, staff_id=staff_id, member_id=member_id, intent=intent, result=result, created_at=at)

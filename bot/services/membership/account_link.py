@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from bot.services.membership.binding import bind
 from bot.services.membership.line_users import find_line_user
-from bot.services.membership.members import MemberError, find_by_phone, member_of
+from bot.services.membership.members import find_by_phone, member_of
+from bot.services.refusals import Reason, Refused
 from models import AccountLinkNonce, LineUser, LinkToken, Member, PhoneVerification
 
 log = logging.getLogger(__name__)
@@ -26,23 +27,9 @@ log = logging.getLogger(__name__)
 LINK_TOKEN_VALID_FOR = timedelta(minutes=10)
 NONCE_VALID_FOR = timedelta(minutes=10)
 
-# What the shopper is told (zh-TW msgids; English in the translations catalogue).
-LINK_TOKEN_UNKNOWN = "綁定連結無效，請回到 LINE 重新點選「綁定既有會員」"
-LINK_TOKEN_SPENT = "綁定連結已過期或已使用，請回到 LINE 重新點選「綁定既有會員」"
-ALREADY_BOUND = "你的 LINE 帳號已綁定會員，不需要再綁定"
-NOT_VERIFIED = "請先完成手機驗證"
-NO_SUCH_MEMBER = "查無此手機號碼的會員，請改用「加入會員」"
-MEMBER_ERASED = "此會員資料已刪除，無法綁定"
-MEMBER_TAKEN = "此會員已綁定其他 LINE 帳號，請洽門市人員協助解除綁定"
-LINK_FAILED = "LINE 帳號連結沒有完成，會員資料沒有變更。請回到聊天室再試一次。"
-NONCE_UNKNOWN = "找不到這次的綁定紀錄，請重新綁定"
-NONCE_USED = "這次的綁定已經完成過，請勿重複使用"
-NONCE_EXPIRED = "綁定已逾時（10 分鐘），請重新綁定"
-NONCE_NOT_YOURS = "這次的綁定不屬於你的 LINE 帳號，會員資料沒有變更"
 
-
-class AccountLinkRefused(MemberError):
-    """The account-link step cannot happen; nothing was changed. `message` is zh-TW text for the shopper."""
+class AccountLinkRefused(Refused):
+    """The account-link step cannot happen; nothing was changed."""
 
 
 def record_link_token(session: Session, line_user: LineUser, token: str, now: datetime) -> LinkToken:
@@ -61,16 +48,16 @@ def check_link_token(session: Session, line_user: LineUser, token: str, now: dat
     """
     row = session.scalars(select(LinkToken).where(LinkToken.token == token)).one_or_none()
     if row is None or row.line_user_id != line_user.id:
-        raise AccountLinkRefused(LINK_TOKEN_UNKNOWN)
+        raise AccountLinkRefused(Reason.LINK_TOKEN_UNKNOWN)
     if member_of(session, line_user) is not None:
-        raise AccountLinkRefused(ALREADY_BOUND)
+        raise AccountLinkRefused(Reason.LINE_USER_ALREADY_BOUND)
     completed_since = session.scalar(
         select(AccountLinkNonce.id).where(
             AccountLinkNonce.line_user_id == line_user.id, AccountLinkNonce.used_at >= row.created_at
         )
     )
     if now >= row.expires_at or completed_since is not None:
-        raise AccountLinkRefused(LINK_TOKEN_SPENT)
+        raise AccountLinkRefused(Reason.LINK_TOKEN_SPENT)
     return row
 
 
@@ -82,12 +69,12 @@ def start_account_link(
     The nonce is unpredictable (`secrets`), single use and good for 10 minutes.
     """
     if verification.verified_at is None or verification.line_user_id != line_user.id:
-        raise AccountLinkRefused(NOT_VERIFIED)
+        raise AccountLinkRefused(Reason.PHONE_NOT_VERIFIED)
     if member_of(session, line_user) is not None:
-        raise AccountLinkRefused(ALREADY_BOUND)
+        raise AccountLinkRefused(Reason.LINE_USER_ALREADY_BOUND)
     member = find_by_phone(session, verification.phone_e164)
     if member is None:
-        raise AccountLinkRefused(NO_SUCH_MEMBER)
+        raise AccountLinkRefused(Reason.NO_MEMBER_WITH_PHONE)
     _check_member_can_bind(member, line_user)
     nonce = AccountLinkNonce(
         nonce=secrets.token_urlsafe(32),
@@ -108,20 +95,20 @@ def complete_account_link(session: Session, line_user_id: str, nonce: str, resul
     made for another LINE user.
     """
     if result != "ok":
-        raise AccountLinkRefused(LINK_FAILED)
+        raise AccountLinkRefused(Reason.ACCOUNT_LINK_FAILED)
     line_user = find_line_user(session, line_user_id)
     row = session.scalars(
         select(AccountLinkNonce).where(AccountLinkNonce.nonce == nonce).with_for_update()
     ).one_or_none()
     if row is None or line_user is None:
-        raise AccountLinkRefused(NONCE_UNKNOWN)
+        raise AccountLinkRefused(Reason.NONCE_UNKNOWN)
     if row.line_user_id != line_user.id:
         log.warning("account link refused: nonce %s was made for another LINE user", row.id)
-        raise AccountLinkRefused(NONCE_NOT_YOURS)
+        raise AccountLinkRefused(Reason.NONCE_NOT_YOURS)
     if row.used_at is not None:
-        raise AccountLinkRefused(NONCE_USED)
+        raise AccountLinkRefused(Reason.NONCE_USED)
     if now >= row.expires_at:
-        raise AccountLinkRefused(NONCE_EXPIRED)
+        raise AccountLinkRefused(Reason.NONCE_EXPIRED)
     member = session.get_one(Member, row.member_id)
     _check_member_can_bind(member, line_user)
     bind(session, member, line_user, channel="account_link", at=now)
@@ -132,6 +119,6 @@ def complete_account_link(session: Session, line_user_id: str, nonce: str, resul
 
 def _check_member_can_bind(member: Member, line_user: LineUser) -> None:
     if member.erased_at is not None:
-        raise AccountLinkRefused(MEMBER_ERASED)
+        raise AccountLinkRefused(Reason.MEMBER_ERASED_CANNOT_BIND)
     if member.line_user_id is not None and member.line_user_id != line_user.id:
-        raise AccountLinkRefused(MEMBER_TAKEN)
+        raise AccountLinkRefused(Reason.MEMBER_BOUND_ELSEWHERE)

@@ -8,13 +8,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.membership.members import MemberError
+from bot.services import facts
+from bot.services.refusals import Reason, Refused
 from models import BindingAudit, LineUser, Member
 
 CHANNELS = ("line_page", "account_link", "counter", "api", "chat")
 
 
-class BindingRefused(MemberError):
+class BindingRefused(Refused):
     """The bind or unbind cannot happen; nothing was changed."""
 
 
@@ -37,10 +38,10 @@ def bind(
     if member.line_user_id == line_user.id:
         return False
     if member.erased_at is not None:
-        raise BindingRefused("此會員資料已刪除，無法綁定")
+        raise BindingRefused(Reason.MEMBER_ERASED_CANNOT_BIND)
     current = session.scalars(select(Member).where(Member.line_user_id == line_user.id)).one_or_none()
     if current is not None:
-        raise BindingRefused("你的 LINE 帳號已綁定其他會員，請先解除綁定")
+        raise BindingRefused(Reason.LINE_USER_BOUND_ELSEWHERE)
     try:
         with session.begin_nested():
             claimed = session.execute(
@@ -50,11 +51,12 @@ def bind(
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
     except IntegrityError as exc:
-        raise BindingRefused("你的 LINE 帳號已綁定其他會員，請先解除綁定") from exc
+        raise BindingRefused(Reason.LINE_USER_BOUND_ELSEWHERE) from exc
     if not claimed:
-        raise BindingRefused("此會員已綁定其他 LINE 帳號，請洽門市人員協助解除綁定")
+        raise BindingRefused(Reason.MEMBER_BOUND_ELSEWHERE)
     session.refresh(member)
     line_user.rich_menu_state = "member"
+    facts.record(session, facts.MembershipChanged(line_user.line_user_id))
     _audit(session, member, line_user, "bind", channel, at, staff_id, store_id)
     return True
 
@@ -72,7 +74,7 @@ def unbind(
     assert channel in CHANNELS, channel
     line_user = member.line_user
     if line_user is None:
-        raise BindingRefused("此會員尚未綁定 LINE 帳號")
+        raise BindingRefused(Reason.NOT_BOUND)
     # Conditional, like bind: of two concurrent unbinds only one changes the row and writes the audit entry.
     released = session.execute(
         update(Member)
@@ -81,9 +83,10 @@ def unbind(
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if not released:
-        raise BindingRefused("此會員尚未綁定 LINE 帳號")
+        raise BindingRefused(Reason.NOT_BOUND)
     session.refresh(member)
     line_user.rich_menu_state = "guest"
+    facts.record(session, facts.MembershipChanged(line_user.line_user_id))
     session.flush()
     _audit(session, member, line_user, "unbind", channel, at, staff_id, store_id)
     return line_user

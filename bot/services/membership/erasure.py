@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bot.services.membership.binding import unbind
-from bot.services.membership.members import MemberError
+from bot.services.refusals import Reason, Refused
 from models import ErasureRequest, Member, PhoneVerification
 
 ERASURE_CHANNELS = ("chat", "api")
@@ -27,13 +27,13 @@ def request_erasure(
 
     The LINE account is unbound (audited on `channel`), name, phone and birthday are cleared and `erased_at` set,
     and codes sent to the phone are deleted. The member number and the points ledger are kept. A member already
-    erased raises MemberError and nothing new is recorded.
+    erased is refused (`already_erased`) and nothing new is recorded.
     """
     assert channel in ERASURE_CHANNELS, channel
     # Lock the member so that two requests at once erase (and record) once.
     session.refresh(member, with_for_update=True)
     if member.erased_at is not None:
-        raise MemberError("此會員資料已刪除")
+        raise Refused(Reason.ALREADY_ERASED)
     if member.line_user_id is not None:
         unbind(session, member, channel=channel, at=now, staff_id=staff_id, store_id=store_id)
     if member.phone_e164 is not None:

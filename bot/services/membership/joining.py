@@ -7,8 +7,10 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from bot.services import facts
 from bot.services.membership.binding import bind
-from bot.services.membership.members import MemberError, create_member, find_by_phone, member_of
+from bot.services.membership.members import create_member, find_by_phone, member_of
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
 from models import Consent, LineUser, Member
 
@@ -16,15 +18,12 @@ from models import Consent, LineUser, Member
 TERMS_VERSION = "2026-01"
 PRIVACY_VERSION = "2026-01"
 
-ALREADY_BOUND = "你的 LINE 帳號已綁定會員，不需要再加入"
-PHONE_TAKEN = "這個手機號碼已經是會員，請改用「綁定既有會員」"
 
-
-class PhoneTaken(MemberError):
+class PhoneTaken(Refused):
     """The phone already belongs to a member: they should bind that membership instead of joining again."""
 
     def __init__(self) -> None:
-        super().__init__(PHONE_TAKEN)
+        super().__init__(Reason.PHONE_TAKEN)
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,11 @@ def join_with_line(
 ) -> Member:
     """Create the member, bind them to the LINE user and record their consent, all in the caller's transaction.
 
-    Refused (MemberError, zh-TW) when the LINE user is already bound; PhoneTaken when the phone is a member's.
+    Refused (`already_joined`) when the LINE user is already bound; PhoneTaken when the phone is a member's.
     With `welcome_points` > 0 the new member gets them once, as a campaign entry in the ledger.
     """
     if member_of(session, line_user) is not None:
-        raise MemberError(ALREADY_BOUND)
+        raise Refused(Reason.ALREADY_JOINED)
     if find_by_phone(session, form.phone_e164) is not None:
         raise PhoneTaken()
     member = create_member(session, name=form.name, phone_e164=form.phone_e164, birthday=form.birthday, source="line")
@@ -78,4 +77,5 @@ def join_with_line(
             at=now,
         )
     session.flush()
+    facts.record(session, facts.MemberJoined(member.id, welcome_points))
     return member

@@ -9,15 +9,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.refusals import Reason, Refused
 from models import LineUser, Member, MemberBalance
-
-
-class MemberError(Exception):
-    """A request about a member that cannot be done; `message` is zh-TW text for the person asking."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -78,7 +71,7 @@ def create_member(
 ) -> Member:
     """Create a member; a phone number that already belongs to a member is refused."""
     if find_by_phone(session, phone_e164) is not None:
-        raise MemberError("這個手機號碼已經是會員，請改用「綁定既有會員」")
+        raise Refused(Reason.PHONE_TAKEN)
     member = Member(
         member_number=new_member_number(session),
         name=name,

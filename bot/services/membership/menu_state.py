@@ -1,19 +1,12 @@
 """Which rich menu each LINE user sees: members get the member menu linked to them; guests fall back to the
-default (guest) menu. Applying is idempotent: LINE is only called when what is linked differs from what should be."""
+default (guest) menu. bot/delivery.py links them, calling LINE only when what is linked differs."""
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from bot.db import transaction
-from bot.line_client import LineClient, LineDeliveryError
-from bot.services.membership.line_users import find_line_user
 from models import LineUser, RichMenuDeployment
-
-log = logging.getLogger(__name__)
 
 
 def wanted_menu(session: Session, line_user: LineUser) -> str | None:
@@ -21,30 +14,6 @@ def wanted_menu(session: Session, line_user: LineUser) -> str | None:
     if line_user.rich_menu_state != "member":
         return None
     return session.scalar(select(RichMenuDeployment.line_rich_menu_id).where(RichMenuDeployment.state == "member"))
-
-
-def apply_rich_menu(sessions: sessionmaker[Session], line: LineClient, line_user_id: str) -> bool:
-    """Link or unlink the user's rich menu if it differs from what their state asks for; True if LINE was called."""
-    with sessions() as session:
-        user = find_line_user(session, line_user_id)
-        if user is None or user.is_blocked:
-            return False
-        wanted = wanted_menu(session, user)
-        if wanted == user.applied_rich_menu_id:
-            return False
-    try:
-        if wanted is None:
-            line.unlink_rich_menu(line_user_id)
-        else:
-            line.link_rich_menu(line_user_id, wanted)
-    except LineDeliveryError as exc:  # the sweeper tries again; a menu is never worth failing an event for
-        log.warning("rich menu of %s not applied: %s", line_user_id, exc)
-        return False
-    with transaction(sessions) as session:
-        user = find_line_user(session, line_user_id)
-        if user is not None:
-            user.applied_rich_menu_id = wanted
-    return True
 
 
 def users_needing_menu_change(session: Session, limit: int = 500) -> list[str]:

@@ -1,8 +1,9 @@
 """One-time codes that prove a shopper holds a phone: 6 digits by SMS, kept only as an HMAC, good for 5 minutes.
 
 Limits: 5 wrong tries per code (the code is then dead, even for the right digits), 5 codes per phone and 10 per
-LINE user in any hour. A new code for the same phone and LINE user supersedes the last one. Every refusal raises
-`VerificationRefused` with zh-TW text; phone numbers reach the logs masked, never whole.
+LINE user in any hour (the rate limiter's OTP_PER_PHONE and OTP_PER_LINE_USER). A new code for the same phone and
+LINE user supersedes the last one. Every refusal raises `VerificationRefused` with a reason; phone numbers reach
+the logs masked, never whole.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.services.membership.members import MemberError, find_by_phone
+from bot.services.membership.members import find_by_phone
 from bot.services.membership.phones import mask_phone
+from bot.services.rate_limits import OTP_PER_LINE_USER, OTP_PER_PHONE, RateLimiter
+from bot.services.refusals import Reason, Refused
 from models import LineUser, PhoneVerification
 
 log = logging.getLogger(__name__)
@@ -27,26 +29,10 @@ log = logging.getLogger(__name__)
 CODE_DIGITS = 6
 CODE_VALID_FOR = timedelta(minutes=5)
 MAX_WRONG_ATTEMPTS = 5
-RATE_WINDOW = timedelta(hours=1)
-MAX_CODES_PER_PHONE = 5
-MAX_CODES_PER_LINE_USER = 10
-
-TOO_MANY_FOR_PHONE = "這個手機號碼在一小時內已索取太多次驗證碼，請稍後再試"
-TOO_MANY_FOR_USER = "你在一小時內已索取太多次驗證碼，請稍後再試"
-CODE_FORMAT = "請輸入簡訊中的 6 位數驗證碼"
-WRONG_CODE = "驗證碼不正確，還可以再試 {left} 次"
-CODE_DEAD = "錯誤次數過多，這組驗證碼已失效，請重新索取"
-CODE_EXPIRED = "驗證碼已過期或已被新的驗證碼取代，請重新索取"
-CODE_USED = "這組驗證碼已經使用過，請重新索取"
-CODE_UNKNOWN = "找不到這組驗證碼，請重新索取"
 
 
-class VerificationRefused(MemberError):
-    """A code request or check refused; `message` is a zh-TW msgid and `params` fill its placeholders."""
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.params = params
+class VerificationRefused(Refused):
+    """A code request or check refused (`params` carries `left`, the tries left after a wrong code)."""
 
 
 @dataclass(frozen=True)
@@ -68,23 +54,21 @@ def new_code() -> str:
 
 
 def request_code(
-    session: Session, *, secret_key: str, line_user: LineUser, phone_e164: str, now: datetime
+    session: Session,
+    *,
+    secret_key: str,
+    limiter: RateLimiter,
+    line_user: LineUser,
+    phone_e164: str,
+    now: datetime,
 ) -> IssuedCode:
     """Issue a code for a phone, within the hourly limits; the caller texts `code` when it is not None.
 
     A phone that is no member's gets a verification row too (whose code nobody learns), so that the page
-    behaves the same for any number and cannot be used to find out who is a member.
+    behaves the same for any number and cannot be used to find out who is a member. A refused request is not
+    counted against either limit.
     """
-    # One request per LINE user at a time, so two concurrent requests cannot both slip under the limit.
-    session.execute(select(LineUser.id).where(LineUser.id == line_user.id).with_for_update())
-    since = now - RATE_WINDOW
-    by_phone = _count(session, PhoneVerification.phone_e164 == phone_e164, since)
-    if by_phone >= MAX_CODES_PER_PHONE:
-        log.info("code refused: %s asked %d times this hour", mask_phone(phone_e164), by_phone)
-        raise VerificationRefused(TOO_MANY_FOR_PHONE)
-    if _count(session, PhoneVerification.line_user_id == line_user.id, since) >= MAX_CODES_PER_LINE_USER:
-        log.info("code refused: LINE user %s asked too often this hour", line_user.id)
-        raise VerificationRefused(TOO_MANY_FOR_USER)
+    _within_limits(limiter, line_user, phone_e164)
     # The previous live code for the same phone and LINE user stops working.
     session.execute(
         update(PhoneVerification)
@@ -125,29 +109,42 @@ def verify_code(
         select(PhoneVerification).where(PhoneVerification.id == verification_id).with_for_update()
     ).one_or_none()
     if verification is None or verification.line_user_id != line_user.id:
-        raise VerificationRefused(CODE_UNKNOWN)
+        raise VerificationRefused(Reason.SMS_CODE_UNKNOWN)
     typed = code.strip()
     if len(typed) != CODE_DIGITS or not typed.isascii() or not typed.isdigit():
-        raise VerificationRefused(CODE_FORMAT)
+        raise VerificationRefused(Reason.SMS_CODE_FORMAT)
     if verification.verified_at is not None:
-        raise VerificationRefused(CODE_USED)
+        raise VerificationRefused(Reason.SMS_CODE_USED)
     if verification.failed_attempts >= MAX_WRONG_ATTEMPTS:
-        raise VerificationRefused(CODE_DEAD)
+        raise VerificationRefused(Reason.SMS_CODE_DEAD)
     if now >= verification.expires_at:
-        raise VerificationRefused(CODE_EXPIRED)
+        raise VerificationRefused(Reason.SMS_CODE_EXPIRED)
     if not hmac.compare_digest(verification.code_hash, hash_code(secret_key, typed)):
         verification.failed_attempts += 1
         session.flush()
         left = MAX_WRONG_ATTEMPTS - verification.failed_attempts
         log.info("wrong code for verification %s (%d tries left)", verification.id, left)
         if left == 0:
-            raise VerificationRefused(CODE_DEAD)
-        raise VerificationRefused(WRONG_CODE, left=left)
+            raise VerificationRefused(Reason.SMS_CODE_DEAD)
+        raise VerificationRefused(Reason.SMS_CODE_WRONG, left=left)
     verification.verified_at = now
     session.flush()
     return verification
 
 
-def _count(session: Session, condition: Any, since: datetime) -> int:
-    query = select(func.count()).select_from(PhoneVerification).where(condition, PhoneVerification.created_at > since)
-    return int(session.scalar(query) or 0)
+def _within_limits(limiter: RateLimiter, line_user: LineUser, phone_e164: str) -> None:
+    """Count the request against the phone and the LINE user, or refuse it (counting it against neither)."""
+    user_key = line_user.line_user_id
+    if not limiter.test(OTP_PER_PHONE, phone_e164):
+        log.info("code refused: %s asked too often this hour", mask_phone(phone_e164))
+        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_PHONE)
+    if not limiter.test(OTP_PER_LINE_USER, user_key):
+        log.info("code refused: LINE user %s asked too often this hour", line_user.id)
+        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_USER)
+    # Each hit is atomic in the storage: a concurrent request that took the last slot first makes this one lose.
+    if not limiter.hit(OTP_PER_PHONE, phone_e164):
+        log.info("code refused: %s asked too often this hour", mask_phone(phone_e164))
+        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_PHONE)
+    if not limiter.hit(OTP_PER_LINE_USER, user_key):
+        log.info("code refused: LINE user %s asked too often this hour", line_user.id)
+        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_USER)

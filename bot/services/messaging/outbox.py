@@ -1,4 +1,5 @@
-"""The outbox: messages are written in the transaction that caused them and sent to LINE after it commits."""
+"""The outbox: messages are written in the transaction that caused them and sent to LINE after it commits
+(bot/delivery.py sends them)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from bot.db import transaction
-from bot.line_client import MAX_MESSAGES_PER_REQUEST, RETRYABLE_STATUSES, LineClient, LineDeliveryError
+from bot.db import insert_ignoring_conflicts
 from models import LineUser, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 REPLY_TOKEN_USABLE_FOR = timedelta(seconds=50)
 # A message claimed by a sender that then died is sent again (same retry key) after this long.
 CLAIM_TIMEOUT = timedelta(minutes=2)
-MAX_ATTEMPTS = 8
+# LINE takes at most this many messages in one reply or push.
+MAX_MESSAGES_PER_REQUEST = 5
+# Namespace of the retry keys of messages said once per key (reminders).
+_ONCE_KEYS = uuid.UUID("6f1d2c4e-8f0a-4c57-9a53-2f8e0c1b7d11")
 
 
 def _chunks(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -71,6 +74,20 @@ def queue_push(
     return rows
 
 
+def queue_push_once(session: Session, line_user_id: str, messages: list[dict[str, Any]], key: str) -> int | None:
+    """Queue a push (at most 5 messages) that is said once per `key`, however often it is asked for: its retry key
+    is derived from `key`, and a second row with it is not written. The new row's id, or None."""
+    retry_key = str(uuid.uuid5(_ONCE_KEYS, key))
+    row = {
+        "kind": "push",
+        "recipients": [line_user_id],
+        "messages": messages[:MAX_MESSAGES_PER_REQUEST],
+        "retry_key": retry_key,
+    }
+    (outbound_id,) = insert_ignoring_conflicts(session, OutboundMessage.__table__, [row])
+    return outbound_id
+
+
 def _push_row(to: list[str], messages: list[dict[str, Any]], webhook_event_id: int | None) -> OutboundMessage:
     kind = "push" if len(to) == 1 else "multicast"
     return OutboundMessage(
@@ -80,82 +97,6 @@ def _push_row(to: list[str], messages: list[dict[str, Any]], webhook_event_id: i
         retry_key=str(uuid.uuid4()),
         webhook_event_id=webhook_event_id,
     )
-
-
-def _claim(sessions: sessionmaker[Session], outbound_id: int, now: datetime) -> OutboundMessage | None:
-    """Mark a message as being sent so that only one sender sends it; a stale claim may be taken over."""
-    with transaction(sessions) as session:
-        claimed = session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == outbound_id,
-                (OutboundMessage.status == "pending")
-                | ((OutboundMessage.status == "sending") & (OutboundMessage.sent_at < now - CLAIM_TIMEOUT)),
-            )
-            .values(status="sending", sent_at=now, attempts=OutboundMessage.attempts + 1)
-        ).rowcount  # type: ignore[attr-defined]
-        if not claimed:
-            return None
-        message = session.get(OutboundMessage, outbound_id)
-        if message is not None:
-            session.expunge(message)
-        return message
-
-
-def _unblocked(session: Session, recipients: list[str]) -> list[str]:
-    blocked = set(
-        session.scalars(select(LineUser.line_user_id).where(LineUser.line_user_id.in_(recipients), LineUser.is_blocked))
-    )
-    return [user_id for user_id in recipients if user_id not in blocked]
-
-
-def _send(line: LineClient, message: OutboundMessage, recipients: list[str], now: datetime) -> str:
-    """Send one outbox message; returns how it went out."""
-    if message.kind == "reply" and message.reply_token:
-        expires = message.reply_token_expires_at
-        if expires is not None and now < expires:
-            try:
-                line.reply(message.reply_token, message.messages)
-                return "reply"
-            except LineDeliveryError as exc:
-                if exc.status != 400:
-                    raise
-                log.info("reply token refused, falling back to push: %s", exc.body)
-    if message.kind == "broadcast":
-        line.broadcast(message.messages, message.retry_key)
-        return "broadcast"
-    if len(recipients) == 1:
-        line.push(recipients[0], message.messages, message.retry_key)
-        return "push"
-    line.multicast(recipients, message.messages, message.retry_key)
-    return "multicast"
-
-
-def deliver(sessions: sessionmaker[Session], line: LineClient, outbound_id: int, now: datetime) -> str:
-    """Send one outbox message to LINE once; returns its status (sent, dropped, pending, failed or skipped)."""
-    message = _claim(sessions, outbound_id, now)
-    if message is None:
-        return "skipped"
-    with sessions() as session:
-        recipients = _unblocked(session, message.recipients) if message.kind != "broadcast" else []
-    status, via, error = "sent", None, None
-    if message.kind != "broadcast" and not recipients:
-        status = "dropped"
-    else:
-        try:
-            via = _send(line, message, recipients, now)
-        except LineDeliveryError as exc:
-            transient = exc.status in RETRYABLE_STATUSES or exc.status == 0
-            status = "pending" if transient and message.attempts < MAX_ATTEMPTS else "failed"
-            error = str(exc)[:2000]
-            log.warning("outbox message %s not delivered (%s): %s", outbound_id, status, exc)
-    with transaction(sessions) as session:
-        session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == outbound_id)
-            .values(status=status, delivered_via=via, error=error, sent_at=now)
-        )
-    return status
 
 
 def due_for_delivery(session: Session, now: datetime, older_than: timedelta) -> list[int]:

@@ -1,18 +1,16 @@
-"""Coupon rules: why a coupon is refused (in zh-TW and English), what its code looks like, when a coupon issued
-from a template is valid, and the demo templates."""
+"""Coupon rules: the refusal a coupon gets, what its code looks like, when a coupon issued from a template is valid,
+and the demo templates."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.i18n import gettext
-from bot.services.membership.members import MemberError
+from bot.services.refusals import Refused
 from models import CouponTemplate
 
 CODE_PREFIX = "CP"
@@ -20,37 +18,10 @@ CODE_DIGITS = 12
 # The coupons.code column; what is longer cannot be a coupon code.
 CODE_LENGTH = 32
 
-# zh-TW for the clerk or the shopper, by reason; English is in the message catalogue (bot/translations).
-MESSAGES = {
-    "inactive": "此優惠券已停止發放",
-    "ended": "此優惠券活動已結束",
-    "sold_out": "此優惠券已發送完畢",
-    "member_limit": "已達此優惠券每人可領取的上限",
-    "member_erased": "此會員資料已刪除",
-    "unknown": "查無此優惠券",
-    "not_yet_valid": "此優惠券尚未開始使用",
-    "expired": "此優惠券已過期",
-    "voided": "此優惠券已作廢",
-    "used": "此優惠券已使用",
-    "foreign": "此優惠券不屬於這位會員",
-    "min_spend": "此優惠券需消費滿 NT${min_spend}",
-    "not_redeemed": "此優惠券目前沒有可取消的使用紀錄",
-    "undo_window_passed": "已超過可取消使用的時間（15 分鐘）",
-    "other_store": "只有使用此優惠券的門市可以取消",
-}
 
-
-class CouponRefused(MemberError):
-    """A coupon cannot be issued, redeemed, undone or voided: `reason` is a machine word, `message` zh-TW text."""
-
-    def __init__(self, reason: str, **params: Any) -> None:
-        super().__init__(MESSAGES[reason].format(**params))
-        self.reason = reason
-        self.params = params
-
-    def message_in(self, language: str) -> str:
-        """The refusal in the shopper's or the POS developer's language ("zh-TW" or "en")."""
-        return gettext(MESSAGES[self.reason], language, **self.params)
+class CouponRefused(Refused):
+    """A coupon cannot be issued, redeemed, undone or voided (the `coupon_*` reasons; `min_spend` carries the
+    amount as `min_spend`)."""
 
 
 def normalise_code(code: str) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.membership.members import MemberError
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.coupon_rules import CODE_DIGITS, CODE_PREFIX, normalise_code, validity
 from bot.services.rewards.coupon_rules import CouponRefused as CouponRefused  # re-exported: callers catch it from here
 from models import Coupon, CouponRedemption, CouponTemplate, Member, Staff
@@ -47,11 +47,11 @@ def _by_source(session: Session, source_key: str) -> Coupon | None:
 
 def _check_issuable(session: Session, member: Member, template: CouponTemplate, at: datetime) -> None:
     if member.erased_at is not None:
-        raise CouponRefused("member_erased")
+        raise CouponRefused(Reason.COUPON_MEMBER_ERASED)
     if not template.is_active:
-        raise CouponRefused("inactive")
+        raise CouponRefused(Reason.COUPON_INACTIVE)
     if template.valid_until is not None and template.valid_until <= at:
-        raise CouponRefused("ended")
+        raise CouponRefused(Reason.COUPON_ENDED)
     if template.per_member_limit is not None:
         # One member's issues take turns (the row lock) so two of them cannot both pass the count.
         session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
@@ -59,7 +59,7 @@ def _check_issuable(session: Session, member: Member, template: CouponTemplate, 
             select(func.count(Coupon.id)).where(Coupon.member_id == member.id, Coupon.template_id == template.id)
         )
         if (held or 0) >= template.per_member_limit:
-            raise CouponRefused("member_limit")
+            raise CouponRefused(Reason.COUPON_MEMBER_LIMIT)
 
 
 def issue_coupon(
@@ -101,7 +101,7 @@ def issue_coupon(
         session.refresh(template)
         log.info("coupon %s issued to member %s from %s", template.code, member.id, source)
         return coupon, True
-    raise MemberError("目前無法發送優惠券，請稍後再試")
+    raise Refused(Reason.COUPON_UNAVAILABLE)
 
 
 def _count_one_issued(session: Session, template: CouponTemplate) -> None:
@@ -115,7 +115,7 @@ def _count_one_issued(session: Session, template: CouponTemplate) -> None:
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if not counted:
-        raise CouponRefused("sold_out")
+        raise CouponRefused(Reason.COUPON_SOLD_OUT)
 
 
 def find_coupon(session: Session, code: str) -> Coupon | None:
@@ -130,16 +130,16 @@ def template_of(session: Session, coupon: Coupon) -> CouponTemplate:
     return session.get_one(CouponTemplate, coupon.template_id)
 
 
-def why_not_usable(coupon: Coupon, at: datetime) -> str | None:
+def why_not_usable(coupon: Coupon, at: datetime) -> Reason | None:
     """The reason a coupon would be refused at `at` (voided, used, not_yet_valid, expired), or None."""
     if coupon.voided_at is not None:
-        return "voided"
+        return Reason.COUPON_VOIDED
     if coupon.redeemed_at is not None:
-        return "used"
+        return Reason.COUPON_USED
     if coupon.valid_from > at:
-        return "not_yet_valid"
+        return Reason.COUPON_NOT_YET_VALID
     if coupon.expires_at is not None and coupon.expires_at <= at:
-        return "expired"
+        return Reason.COUPON_EXPIRED
     return None
 
 
@@ -165,15 +165,15 @@ def redeem_coupon(
         raise ValueError(f"channel must be one of {CHANNELS}")
     coupon = find_coupon(session, code)
     if coupon is None:
-        raise CouponRefused("unknown")
+        raise CouponRefused(Reason.COUPON_UNKNOWN)
     if member_id is not None and coupon.member_id != member_id:
-        raise CouponRefused("foreign")
+        raise CouponRefused(Reason.COUPON_FOREIGN)
     reason = why_not_usable(coupon, at)
     if reason is not None:
         raise CouponRefused(reason)
     template = template_of(session, coupon)
     if spend is not None and spend < template.min_spend:
-        raise CouponRefused("min_spend", min_spend=f"{template.min_spend:,}")
+        raise CouponRefused(Reason.COUPON_MIN_SPEND, min_spend=f"{template.min_spend:,}")
     try:
         with session.begin_nested():
             _claim(session, coupon, at)
@@ -190,7 +190,7 @@ def redeem_coupon(
             session.flush()
     except IntegrityError:
         # The live-redemption index refused a second one: another attempt won.
-        raise CouponRefused("used") from None
+        raise CouponRefused(Reason.COUPON_USED) from None
     session.refresh(coupon)
     log.info("coupon %s redeemed at store %s via %s", coupon.id, store_id, channel)
     return coupon
@@ -212,7 +212,7 @@ def _claim(session: Session, coupon: Coupon, at: datetime) -> None:
     ).rowcount  # type: ignore[attr-defined]
     if not claimed:
         session.refresh(coupon)
-        raise CouponRefused(why_not_usable(coupon, at) or "used")
+        raise CouponRefused(why_not_usable(coupon, at) or Reason.COUPON_USED)
 
 
 def live_redemption(session: Session, coupon: Coupon) -> CouponRedemption | None:
@@ -233,15 +233,15 @@ def undo_redemption(session: Session, code: str, *, staff_id: int, store_id: int
     """
     coupon = find_coupon(session, code)
     if coupon is None:
-        raise CouponRefused("unknown")
+        raise CouponRefused(Reason.COUPON_UNKNOWN)
     redemption = live_redemption(session, coupon)
     if redemption is None:
-        raise CouponRefused("not_redeemed")
+        raise CouponRefused(Reason.COUPON_NOT_REDEEMED)
     staff = session.get(Staff, staff_id)
     if redemption.store_id != store_id or staff is None or staff.store_id != store_id:
-        raise CouponRefused("other_store")
+        raise CouponRefused(Reason.COUPON_OTHER_STORE)
     if at - redemption.created_at > UNDO_WINDOW:
-        raise CouponRefused("undo_window_passed")
+        raise CouponRefused(Reason.COUPON_UNDO_WINDOW_PASSED)
     with session.begin_nested():
         # The coupon row first, as a redemption takes it, so an undo and a redemption never wait on each other.
         session.execute(select(Coupon.id).where(Coupon.id == coupon.id).with_for_update())
@@ -252,7 +252,7 @@ def undo_redemption(session: Session, code: str, *, staff_id: int, store_id: int
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if not undone:
-            raise CouponRefused("not_redeemed")
+            raise CouponRefused(Reason.COUPON_NOT_REDEEMED)
         session.execute(
             update(Coupon)
             .where(Coupon.id == coupon.id)
@@ -268,7 +268,7 @@ def void_coupon(session: Session, code: str, *, at: datetime) -> Coupon:
     """Withdraw an unused coupon for good (issued in error, member left). Refused: `unknown`, `used`, `voided`."""
     coupon = find_coupon(session, code)
     if coupon is None:
-        raise CouponRefused("unknown")
+        raise CouponRefused(Reason.COUPON_UNKNOWN)
     voided = session.execute(
         update(Coupon)
         .where(Coupon.id == coupon.id, Coupon.redeemed_at.is_(None), Coupon.voided_at.is_(None))
@@ -277,7 +277,7 @@ def void_coupon(session: Session, code: str, *, at: datetime) -> Coupon:
     ).rowcount  # type: ignore[attr-defined]
     session.refresh(coupon)
     if not voided:
-        raise CouponRefused("voided" if coupon.voided_at is not None else "used")
+        raise CouponRefused(Reason.COUPON_VOIDED if coupon.voided_at is not None else Reason.COUPON_USED)
     return coupon
 
 

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.services.membership.members import MemberError
 from bot.services.membership.members import points_balance as points_balance
+from bot.services.refusals import Reason, Refused
 from models import MemberBalance, PointEntry, StampCard, StampEntry
 
 __all__ = [
@@ -32,27 +32,27 @@ __all__ = [
 ]
 
 
-class InsufficientPoints(MemberError):
+class InsufficientPoints(Refused):
     """A debit larger than the balance: nothing was written."""
 
-    def __init__(self, wanted: int, message: str = "點數不足") -> None:
-        super().__init__(message)
+    def __init__(self, wanted: int) -> None:
+        super().__init__(Reason.INSUFFICIENT_POINTS)
         self.wanted = wanted
 
 
-class InsufficientStamps(MemberError):
+class InsufficientStamps(Refused):
     """A stamp debit larger than the card holds: nothing was written."""
 
     def __init__(self, wanted: int) -> None:
-        super().__init__("集點卡點數不足")
+        super().__init__(Reason.INSUFFICIENT_STAMPS)
         self.wanted = wanted
 
 
-class IdempotencyConflict(MemberError):
+class IdempotencyConflict(Refused):
     """The idempotency key was already used for a different change."""
 
     def __init__(self, key: str) -> None:
-        super().__init__("此交易編號已用於不同的內容")
+        super().__init__(Reason.IDEMPOTENCY_CONFLICT)
         self.key = key
 
 

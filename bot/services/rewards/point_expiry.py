@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.i18n import gettext, language_for
+from bot.services import facts
 from bot.services.membership.members import points_balance
-from bot.services.messaging.outbox import queue_push
 from bot.services.rewards.ledger import post_points
 from models import LineUser, Member, MemberBalance, PointEntry
 from models.reminders import PointExpiryReminder
@@ -113,13 +112,8 @@ def members_with_points_due(session: Session, at: datetime) -> list[int]:
     )
 
 
-def _expiry_message(points: int, expires_on: date, language: str) -> dict[str, str]:
-    text = gettext("你有 {points} 點將於 {date} 到期", language, points=points, date=expires_on.isoformat())
-    return {"type": "text", "text": text}
-
-
-def remind_expiring_points(session: Session, now: datetime, tz: tzinfo) -> list[int]:
-    """Queue "N points expire on …" to bound, unblocked members whose points expire within 30 days; outbox ids.
+def remind_expiring_points(session: Session, now: datetime, tz: tzinfo) -> int:
+    """Tell bound, unblocked members whose points expire within 30 days how many and when (`PointsExpiring`).
 
     Each member hears it once per expiry date, however often the job runs.
     """
@@ -132,7 +126,7 @@ def remind_expiring_points(session: Session, now: datetime, tz: tzinfo) -> list[
         .where(Member.erased_at.is_(None), LineUser.is_blocked.is_(False))
         .group_by(PointEntry.member_id)
     ).all()
-    queued: list[int] = []
+    reminded = 0
     for member_id, expires_at in upcoming:
         if expires_at is None:
             continue
@@ -145,9 +139,7 @@ def remind_expiring_points(session: Session, now: datetime, tz: tzinfo) -> list[
         )
         if points <= 0 or already is not None:
             continue
-        member = session.get(Member, member_id)
-        assert member is not None and member.line_user is not None
         session.add(PointExpiryReminder(member_id=member_id, expires_on=expires_on, points=points, created_at=now))
-        message = _expiry_message(points, expires_on, language_for(member.line_user.language))
-        queued += [row.id for row in queue_push(session, member.line_user.line_user_id, [message])]
-    return queued
+        facts.record(session, facts.PointsExpiring(member_id, points, expires_on))
+        reminded += 1
+    return reminded

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -19,13 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.barcode.scanning import SCAN_REFUSALS, scan
+from bot.services.barcode.scanning import scan
 from bot.services.membership.members import find_by_number, points_balance
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
 from bot.services.rewards.point_expiry import expiry_for
 from bot.services.rewards.stamps import stamps_for_purchase
-from bot.services.rewards.tiers import NTD_PER_POINT, TIERS, TIERS_BY_CODE, Tier, announce_upgrade, evaluate_tier
-from bot.services.staff.counter import UnknownStaff, find_active_staff
+from bot.services.rewards.tiers import NTD_PER_POINT, TIERS, TIERS_BY_CODE, Tier, evaluate_tier
+from bot.services.staff.counter import find_active_staff
 from models import Member, Purchase, Store
 
 EARN_REASON = "消費"
@@ -48,15 +49,13 @@ class PurchaseRequest:
         return canonical_hash(asdict(self))
 
 
-@dataclass
-class Answer:
-    """What to answer the channel: HTTP status and JSON body, whether it repeats a stored answer, and outbox
-    messages to deliver once the transaction has committed."""
+@dataclass(frozen=True)
+class PurchaseResult:
+    """A recorded purchase or refund as the channel is answered: the body, and whether it is the stored answer to
+    the same request made before (nothing new was recorded) rather than a new record."""
 
-    status: int
     body: dict[str, Any]
     replayed: bool = False
-    outbox_ids: list[int] = field(default_factory=list)
 
 
 def canonical_hash(fields: dict[str, Any]) -> str:
@@ -66,21 +65,11 @@ def canonical_hash(fields: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def refusal(status: int, error: str, message: str, message_en: str) -> Answer:
-    """An error answer in the POS API's shape."""
-    return Answer(status, {"error": error, "message": message, "message_en": message_en})
-
-
-def replay(stored: dict[str, Any], stored_hash: str, request_hash: str) -> Answer:
-    """The stored answer again when the request is the same one; 409 `idempotency_conflict` otherwise."""
+def replay(stored: dict[str, Any], stored_hash: str, request_hash: str) -> PurchaseResult:
+    """The stored answer again when the request is the same one; refused (`idempotency_conflict`) otherwise."""
     if stored_hash != request_hash:
-        return refusal(
-            409,
-            "idempotency_conflict",
-            "此交易編號已用於不同的交易內容",
-            "This transaction id was already used with a different request.",
-        )
-    return Answer(200, {**stored, "replayed": True}, replayed=True)
+        raise Refused(Reason.IDEMPOTENCY_CONFLICT)
+    return PurchaseResult({**stored, "replayed": True}, replayed=True)
 
 
 def points_for(amount: int, tier: Tier) -> int:
@@ -105,29 +94,31 @@ def find_purchase(session: Session, store_id: int, transaction_id: str) -> Purch
     ).one_or_none()
 
 
-def _identify(
-    session: Session, request: PurchaseRequest, store_id: int, staff_id: int | None, at: datetime
-) -> Member | Answer:
-    """The member, or the refusal to answer. A scanned code is spent; a number is for the online shop only."""
+def _identify(session: Session, request: PurchaseRequest, store_id: int, staff_id: int | None, at: datetime) -> Member:
+    """The member (refused `member_not_found`, or as the scan was). A scanned code is spent; a number is for the
+    online shop only."""
     if request.member_code is None and request.channel == "online":
         member = find_by_number(session, request.member_number or "")
         if member is None or member.erased_at is not None:
-            return refusal(404, "member_not_found", "查無此會員編號", "No member has this member number.")
+            raise Refused(Reason.MEMBER_NOT_FOUND)
         return member
     scanned = request.member_code or request.member_number or ""
     outcome = scan(session, scanned, intent="transaction", store_id=store_id, staff_id=staff_id, at=at)
     if outcome.refusal is not None:
-        status, error, message_en = SCAN_REFUSALS[outcome.refusal.reason]
-        return refusal(status, error, outcome.refusal.message, message_en)
+        raise outcome.refusal
     assert outcome.member is not None
     return outcome.member
 
 
-def record_purchase(session: Session, store_id: int, request: PurchaseRequest, *, at: datetime, tz: tzinfo) -> Answer:
-    """Record a purchase once and answer it: points earned, stamps, tier change; the same request again answers the
-    stored response with no new effect.
+def record_purchase(
+    session: Session, store_id: int, request: PurchaseRequest, *, at: datetime, tz: tzinfo
+) -> PurchaseResult:
+    """Record a purchase once: points earned, stamps, tier change; the same request again answers the stored
+    response with no new effect.
 
-    Runs in the caller's transaction, which should commit whatever the answer (a refused scan is logged).
+    Refused (`Refused`: `idempotency_conflict`, `channel_not_allowed`, `unknown_staff`, `member_not_found` or the
+    scan's refusal) with nothing recorded but the refused scan's log entry: the caller's transaction should commit
+    on a refusal too, so that the scan log keeps it.
     """
     request_hash = request.request_hash
     stored = find_purchase(session, store_id, request.transaction_id)
@@ -136,28 +127,11 @@ def record_purchase(session: Session, store_id: int, request: PurchaseRequest, *
     store = session.get(Store, store_id)
     assert store is not None
     if request.channel == "online" and not store.is_online:
-        return refusal(
-            422,
-            "channel_not_allowed",
-            "門市的金鑰不能登錄網路商店的交易，請掃描會員條碼",
-            "Only the online shop's key may record online purchases; scan the member barcode.",
-        )
-    try:
-        staff = find_active_staff(session, store, request.staff_code) if request.staff_code else None
-    except UnknownStaff as exc:
-        return refusal(422, "unknown_staff", exc.message, "No active staff member with this code works at this store.")
+        raise Refused(Reason.CHANNEL_NOT_ALLOWED)
+    staff = find_active_staff(session, store, request.staff_code) if request.staff_code else None
     attempt = session.begin_nested()
     try:
         identified = _identify(session, request, store_id, staff.id if staff else None, at)
-        if isinstance(identified, Answer):
-            # A code already spent may have been spent by this very request, sent twice at once: the winner has
-            # committed by the time the code's row lock let us on, so its purchase answers.
-            winner = find_purchase(session, store_id, request.transaction_id)
-            if winner is not None:
-                attempt.rollback()
-                return replay(winner.response, winner.request_hash, request_hash)
-            attempt.commit()
-            return identified
         purchase = Purchase(
             store_id=store_id,
             channel=request.channel,
@@ -172,6 +146,15 @@ def record_purchase(session: Session, store_id: int, request: PurchaseRequest, *
         )
         session.add(purchase)
         session.flush()
+    except Refused:
+        # A code already spent may have been spent by this very request, sent twice at once: the winner has
+        # committed by the time the code's row lock let us on, so its purchase answers.
+        winner = find_purchase(session, store_id, request.transaction_id)
+        if winner is not None:
+            attempt.rollback()
+            return replay(winner.response, winner.request_hash, request_hash)
+        attempt.commit()  # the refused scan's log entry stays
+        raise
     except IntegrityError:
         attempt.rollback()
         winner = find_purchase(session, store_id, request.transaction_id)
@@ -182,7 +165,7 @@ def record_purchase(session: Session, store_id: int, request: PurchaseRequest, *
     return _earn(session, identified, purchase, at=at, tz=tz)
 
 
-def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime, tz: tzinfo) -> Answer:
+def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime, tz: tzinfo) -> PurchaseResult:
     points = points_for(purchase.amount, TIERS_BY_CODE.get(member.tier, TIERS[0]))
     if points > 0:
         post_points(
@@ -207,10 +190,8 @@ def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime,
         "points_earned": points,
         "stamps": stamps,
     }
-    outbox_ids: list[int] = []
     if change is not None:
         body["tier_changed_to"] = change.to_tier
-        outbox_ids = announce_upgrade(session, member, change)
     purchase.response = body
     session.flush()
-    return Answer(201, {**body, "replayed": False}, outbox_ids=outbox_ids)
+    return PurchaseResult({**body, "replayed": False})

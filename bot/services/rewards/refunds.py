@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.services.membership.members import points_balance
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
-from bot.services.rewards.purchases import Answer, canonical_hash, find_purchase, member_json, refusal, replay
+from bot.services.rewards.purchases import PurchaseResult, canonical_hash, find_purchase, member_json, replay
 from bot.services.rewards.stamps import reverse_purchase_stamps
 from bot.services.rewards.tiers import evaluate_tier
 from models import Member, MemberBalance, PointEntry, Purchase, Refund
@@ -38,15 +39,6 @@ class RefundRequest:
     @property
     def request_hash(self) -> str:
         return canonical_hash(asdict(self))
-
-
-def _exceeds() -> Answer:
-    return refusal(
-        422,
-        "refund_exceeds_purchase",
-        "退款金額超過此交易尚未退款的金額",
-        "The refund is larger than what is left of the purchase.",
-    )
 
 
 def _find_refund(session: Session, purchase_id: int, refund_id: str) -> Refund | None:
@@ -69,14 +61,18 @@ def _add_refunded(session: Session, purchase: Purchase, amount: int) -> int | No
     return total
 
 
-def record_refund(session: Session, store_id: int, request: RefundRequest, *, at: datetime, tz: tzinfo) -> Answer:
+def record_refund(
+    session: Session, store_id: int, request: RefundRequest, *, at: datetime, tz: tzinfo
+) -> PurchaseResult:
     """Record a (partial) refund of a store's purchase once: reverse its points and stamps in proportion, update the
     refunded amount and re-evaluate the tier (a refund may undo an upgrade, one step). The same request again
     answers the stored response with no new effect.
+
+    Refused, with nothing changed: `purchase_not_found`, `refund_exceeds_purchase`, `idempotency_conflict`.
     """
     purchase = find_purchase(session, store_id, request.transaction_id)
     if purchase is None:
-        return refusal(404, "purchase_not_found", "查無此交易編號", "No purchase has this transaction id.")
+        raise Refused(Reason.PURCHASE_NOT_FOUND)
     request_hash = request.request_hash
     stored = _find_refund(session, purchase.id, request.refund_id)
     if stored is not None:
@@ -96,7 +92,7 @@ def record_refund(session: Session, store_id: int, request: RefundRequest, *, at
         refunded_total = _add_refunded(session, purchase, request.amount)
         if refunded_total is None:
             attempt.rollback()
-            return _exceeds()
+            raise Refused(Reason.REFUND_EXCEEDS_PURCHASE)
     except IntegrityError:
         attempt.rollback()
         winner = _find_refund(session, purchase.id, request.refund_id)
@@ -109,7 +105,7 @@ def record_refund(session: Session, store_id: int, request: RefundRequest, *, at
 
 def _reverse(
     session: Session, purchase: Purchase, refund: Refund, refunded_total: int, *, at: datetime, tz: tzinfo
-) -> Answer:
+) -> PurchaseResult:
     member = session.get(Member, purchase.member_id)
     assert member is not None
     earned = purchase.points_earned
@@ -150,4 +146,4 @@ def _reverse(
         body["tier_changed_to"] = change.to_tier
     refund.response = body
     session.flush()
-    return Answer(201, {**body, "replayed": False})
+    return PurchaseResult({**body, "replayed": False})

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services.membership.members import MemberError
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.coupon_rules import CouponRefused
 from bot.services.rewards.coupons import issue_coupon
 from bot.services.rewards.ledger import post_stamps
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TZ: tzinfo = ZoneInfo("Asia/Taipei")
 EXPIRED_REASON = "集點卡到期"
-CANNOT_OPEN = "目前無法開啟集點卡，請稍後再試"
 
 
 def local_day(at: datetime, tz: tzinfo) -> date:
@@ -57,7 +56,7 @@ def new_card(session: Session, member_id: int, template_id: int, at: datetime) -
             found = lock_open_card(session, member_id, template_id)
             if found is not None:
                 return found
-    raise MemberError(CANNOT_OPEN)
+    raise Refused(Reason.STAMP_CARD_UNAVAILABLE)
 
 
 def expire_card(session: Session, card: StampCard, at: datetime, tz: tzinfo) -> None:
@@ -163,3 +162,11 @@ def cards_for(session: Session, member_id: int, at: datetime) -> list[StampCard]
             .order_by(StampCard.template_id)
         )
     )
+
+
+def active_templates(session: Session, rule: str | None = None) -> list[StampCardTemplate]:
+    """The stamp cards the brand runs now (of one rule, if given), in id order."""
+    query = select(StampCardTemplate).where(StampCardTemplate.is_active.is_(True)).order_by(StampCardTemplate.id)
+    if rule is not None:
+        query = query.where(StampCardTemplate.rule == rule)
+    return list(session.scalars(query))

@@ -1,9 +1,4 @@
-"""What a stamp card looks like from outside: the progress the POS is answered with, the card a member sees in the
-chat, and the push a member gets when a card fills.
-
-A push is queued in the outbox in the caller's transaction and its id listed in `session.info[DELIVER_AFTER_COMMIT]`;
-`bot.tasks` hands those to the sender once the transaction has committed (the outbox sweep catches any it missed).
-"""
+"""What a stamp card looks like from outside: the progress the POS is answered with and the card a member sees."""
 
 from __future__ import annotations
 
@@ -13,13 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.i18n import language_for
-from bot.services.messaging.outbox import queue_push
-from bot.services.rewards.stamp_cards import cards_for
-from models import Coupon, CouponTemplate, LineUser, Member, StampCard, StampCardTemplate
-
-# session.info key: outbox ids to deliver after the session's transaction commits.
-DELIVER_AFTER_COMMIT = "outbox_ids_after_commit"
+from bot.services.rewards.stamp_cards import active_templates, cards_for
+from models import Coupon, CouponTemplate, StampCard, StampCardTemplate
 
 
 @dataclass(frozen=True)
@@ -97,24 +87,30 @@ def progress(
     }
 
 
-def announce_filled(
-    session: Session,
-    member: Member,
-    card: StampCard,
-    template: StampCardTemplate,
-    coupon: Coupon | None,
-    tz: tzinfo,
-) -> list[int]:
-    """Queue the filled card (and its reward) to the member's LINE account, when bound and not blocked; outbox ids."""
-    line_user = session.get(LineUser, member.line_user_id) if member.line_user_id is not None else None
-    if line_user is None or line_user.is_blocked or member.erased_at is not None:
-        return []
-    # The chat's Flex lives with the handlers, which import this package: import it when needed.
-    from handlers.stamps import filled_card_messages
+@dataclass(frozen=True)
+class HowToEarn:
+    """A card the brand runs, as told to a member who has none yet."""
 
-    language = language_for(line_user.language)
-    messages = filled_card_messages(language, view_of(session, card, template, tz), coupon)
-    rows = queue_push(session, line_user.line_user_id, [message.to_dict() for message in messages])
-    ids = [row.id for row in rows]
-    session.info.setdefault(DELIVER_AFTER_COMMIT, []).extend(ids)
-    return ids
+    name: str
+    rule: str
+    amount_per_stamp: int | None
+    stamps_to_fill: int
+    reward: str | None
+
+
+def how_to_earn(session: Session) -> list[HowToEarn]:
+    """The active card templates, as told to a member with no card yet."""
+    told = []
+    for template in active_templates(session):
+        reward_id = template.reward_coupon_template_id
+        reward = session.get(CouponTemplate, reward_id) if reward_id is not None else None
+        told.append(
+            HowToEarn(
+                template.name,
+                template.rule,
+                template.amount_per_stamp,
+                template.stamps_to_fill,
+                reward.name if reward is not None else None,
+            )
+        )
+    return told

@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.services.membership.members import MemberError
+from bot.services import facts
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.coupon_rules import template_by_code
 from bot.services.rewards.ledger import post_stamps
 from bot.services.rewards.stamp_cards import DEFAULT_TZ as DEFAULT_TZ
+from bot.services.rewards.stamp_cards import active_templates as active_templates
 from bot.services.rewards.stamp_cards import cards_for as cards_for
 from bot.services.rewards.stamp_cards import (
     earned_on,
@@ -29,23 +31,12 @@ from bot.services.rewards.stamp_cards import (
     open_card,
 )
 from bot.services.rewards.stamp_cards import expire_stamp_cards as expire_stamp_cards
-from bot.services.rewards.stamp_views import announce_filled, progress
+from bot.services.rewards.stamp_views import progress
 from models import Coupon, Member, Purchase, StampCard, StampCardTemplate, StampEntry
 
 PURCHASE_REASON = "消費集點"
 VISIT_REASON = "來店集點"
 REVERSE_REASON = "退貨扣回集點"
-# zh-TW refusals for the clerk (English in the message catalogue).
-LIMIT_REACHED = "今天的來店集點已達上限，明天再來集點吧"
-NO_VISIT_CARD = "目前沒有來店集點活動"
-
-
-def active_templates(session: Session, rule: str | None = None) -> list[StampCardTemplate]:
-    """The stamp cards the brand runs now (of one rule, if given), in id order."""
-    query = select(StampCardTemplate).where(StampCardTemplate.is_active.is_(True)).order_by(StampCardTemplate.id)
-    if rule is not None:
-        query = query.where(StampCardTemplate.rule == rule)
-    return list(session.scalars(query))
 
 
 def _entry(session: Session, key: str) -> StampEntry | None:
@@ -82,7 +73,7 @@ def _grant(
         if card.stamps >= template.stamps_to_fill:
             coupon = fill_card(session, member, card, template, at)
             rewards.append(coupon)
-            announce_filled(session, member, card, template, coupon, tz)
+            facts.record(session, facts.StampCardFilled(member.id, card.id, coupon.id if coupon else None))
             if allowed == 0:
                 break
             card = new_card(session, member.id, template.id, at)
@@ -163,12 +154,13 @@ def smart_stamp(
 ) -> list[dict[str, Any]]:
     """A clerk gives one stamp on each active per_visit card, within each card's daily limit; the progress per card.
 
-    Refused with MemberError, changing nothing, when no per_visit card runs or every one has reached today's limit.
+    Refused (`no_stamp_card`, `daily_limit_reached`), changing nothing, when no per_visit card runs or every one has
+    reached today's limit.
     The same `idempotency_key` at the same store again adds nothing and answers the progress (`replayed`).
     """
     templates = active_templates(session, "per_visit")
     if not templates:
-        raise MemberError(NO_VISIT_CARD)
+        raise Refused(Reason.NO_STAMP_CARD)
     with session.begin_nested():  # a refusal rolls back whatever was touched (a card opened or expired)
         answers = [
             _grant(
@@ -186,7 +178,7 @@ def smart_stamp(
             for template in templates
         ]
         if not any(answer["stamps_added"] or answer["replayed"] for answer in answers):
-            raise MemberError(LIMIT_REACHED)
+            raise Refused(Reason.DAILY_LIMIT_REACHED)
     return answers
 
 

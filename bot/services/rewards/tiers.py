@@ -13,8 +13,7 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.i18n import gettext, language_for
-from bot.services.messaging.outbox import queue_push
+from bot.services import facts
 from models import Member, Purchase, TierChange
 
 
@@ -95,20 +94,8 @@ def evaluate_tier(
     member.tier = to_tier.code
     session.add(change)
     session.flush()
+    facts.record(session, facts.TierChanged(member.id, change.from_tier, change.to_tier, upgrade=earned > current))
     return change
-
-
-def announce_upgrade(session: Session, member: Member, change: TierChange) -> list[int]:
-    """Queue "恭喜升級為…！" to the member's LINE account (bound, unblocked, upgrades only); the outbox ids."""
-    if _rank(change.to_tier) <= _rank(change.from_tier):
-        return []
-    line_user = member.line_user
-    if line_user is None or member.erased_at is not None:
-        return []
-    language = language_for(line_user.language)
-    label = gettext(TIERS_BY_CODE[change.to_tier].label, language)
-    text = gettext("恭喜升級為{tier}！", language, tier=label)
-    return [row.id for row in queue_push(session, line_user.line_user_id, [{"type": "text", "text": text}])]
 
 
 def monthly_reason(at: datetime, tz: tzinfo) -> str:

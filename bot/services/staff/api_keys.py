@@ -9,15 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.refusals import Reason, Refused
 from models import ApiKey, Store
 
 
-class ApiKeyError(Exception):
-    """The key cannot be created or revoked; `message` says why (for the operator)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class ApiKeyError(Refused):
+    """The key cannot be created or revoked."""
 
 
 def hash_key(raw_key: str) -> str:
@@ -29,10 +26,10 @@ def create_api_key(session: Session, *, store_code: str, name: str, now: datetim
     """Create a key for the store with this code; returns the row and the key itself, which is never stored."""
     store = session.scalars(select(Store).where(Store.code == store_code.strip())).one_or_none()
     if store is None:
-        raise ApiKeyError(f"no store with code {store_code!r}")
+        raise ApiKeyError(Reason.STORE_UNKNOWN, store_code=store_code)
     name = name.strip()
     if not name or len(name) > 100:
-        raise ApiKeyError("a key needs a name of 1 to 100 characters")
+        raise ApiKeyError(Reason.API_KEY_NAME_INVALID)
     raw_key = secrets.token_urlsafe(32)
     api_key = ApiKey(store_id=store.id, name=name, key_hash=hash_key(raw_key), created_at=now)
     session.add(api_key)
@@ -44,7 +41,7 @@ def revoke_api_key(session: Session, key_id: int, *, now: datetime) -> ApiKey:
     """Revoke a key: requests made with it are refused from now on. Revoking twice keeps the first time."""
     api_key = session.get(ApiKey, key_id)
     if api_key is None:
-        raise ApiKeyError(f"no API key with id {key_id}")
+        raise ApiKeyError(Reason.API_KEY_UNKNOWN, key_id=key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = now
         session.flush()

@@ -9,13 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services.membership.binding import unbind
-from bot.services.membership.members import MemberError, summary
+from bot.services.membership.members import summary
 from bot.services.membership.phones import mask_phone
+from bot.services.refusals import Reason, Refused
 from models import LineUser, Member, Staff, Store
 
 
-class UnknownStaff(MemberError):
+class UnknownStaff(Refused):
     """No active clerk with this code works at the store asking."""
+
+    def __init__(self) -> None:
+        super().__init__(Reason.UNKNOWN_STAFF)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ def find_active_staff(session: Session, store: Store, staff_code: str) -> Staff:
         select(Staff).where(Staff.code == staff_code.strip(), Staff.store_id == store.id, Staff.is_active.is_(True))
     ).one_or_none()
     if staff is None:
-        raise UnknownStaff("找不到此門市的在職人員代碼")
+        raise UnknownStaff()
     return staff
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from linebot.v3.messaging import Message, TemplateMessage, TextMessage
+from linebot.v3.messaging import Message, TemplateMessage
 
+from bot.chat.base import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button
 from bot.i18n import _
 from bot.services.membership.members import MemberSummary
-from handlers.messages import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button
 
 TIER_LABELS = {"regular": "一般會員", "silver": "銀卡會員", "gold": "金卡會員"}
 
@@ -111,7 +111,3 @@ def confirm(language: str, text: str, yes_label: str, yes_data: str) -> list[Mes
             }
         )
     ]
-
-
-def text(message: str) -> list[Message]:
-    return [TextMessage(text=message)]

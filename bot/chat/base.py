@@ -121,3 +121,7 @@ def member_shortcuts(language: str) -> list[dict[str, Any]]:
         postback_button(_("集點卡", language), "stamps"),
         postback_button(_("優惠券", language), "coupons"),
     ]
+
+
+def text(message: str) -> list[Message]:
+    return [TextMessage(text=message)]

@@ -1,0 +1,108 @@
+"""The unit of work: facts become outbox messages in the same transaction, delivery is handed on only after the
+commit, and a rolled-back unit of work leaves nothing behind."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.dispatch import RENDERERS
+from bot.services import facts
+from bot.services.rewards.tiers import evaluate_tier
+from bot.uow import AfterCommit, unit_of_work
+from models import Member, OutboundMessage, Purchase, Store
+from tests.binding_helpers import friend
+from tests.factories import make_member
+
+
+def _collect(runtime) -> list[AfterCommit]:
+    handed_on: list[AfterCommit] = []
+    runtime.after_commit = handed_on.append
+    return handed_on
+
+
+def _spend(uow, member_id: int, amount: int) -> None:
+    store = Store(code="S1", name="台北門市")
+    uow.session.add(store)
+    uow.session.flush()
+    uow.session.add(
+        Purchase(
+            store_id=store.id,
+            channel="pos",
+            transaction_id="T1",
+            request_hash="x",
+            member_id=member_id,
+            amount=amount,
+            response={},
+            created_at=uow.now,
+        )
+    )
+    uow.session.flush()
+
+
+def test_a_fact_becomes_an_outbox_push_handed_on_after_the_commit(platform, runtime, session, clock):
+    user = friend(platform, "林怡君")
+    member = make_member(runtime.sessions, bound_to=user)
+    handed_on = _collect(runtime)
+
+    with unit_of_work(runtime) as uow:
+        _spend(uow, member.id, 20_000)
+        change = evaluate_tier(uow.session, uow.session.get_one(Member, member.id), uow.now, allow_downgrade=False)
+        assert change is not None
+        assert handed_on == []  # nothing is handed on before the commit
+
+    (message,) = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "push")).all()
+    assert message.recipients == [user]
+    assert message.messages[0]["text"] == "恭喜升級為銀卡會員！"
+    assert handed_on == [AfterCommit(outbox_ids=[message.id])]
+
+
+def test_a_unit_of_work_that_fails_writes_and_hands_on_nothing(platform, runtime, session, clock):
+    user = friend(platform, "林怡君")
+    member = make_member(runtime.sessions, bound_to=user)
+    handed_on = _collect(runtime)
+
+    with pytest.raises(RuntimeError), unit_of_work(runtime) as uow:
+        _spend(uow, member.id, 20_000)
+        evaluate_tier(uow.session, uow.session.get_one(Member, member.id), uow.now, allow_downgrade=False)
+        raise RuntimeError("the request failed after the upgrade")
+
+    assert session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "push")).all() == []
+    assert session.get_one(Member, member.id).tier == "regular"
+    assert handed_on == []
+
+
+def test_a_member_who_blocked_the_account_hears_nothing_of_a_fact(platform, runtime, session, clock):
+    user = friend(platform, "林怡君")
+    member = make_member(runtime.sessions, bound_to=user)
+    platform.unfollow(user)
+    handed_on = _collect(runtime)
+
+    with unit_of_work(runtime) as uow:
+        uow.record(facts.TierChanged(member.id, "regular", "gold", upgrade=True))
+
+    assert session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "push")).all() == []
+    assert handed_on == []
+
+
+def test_a_change_of_membership_relinks_the_rich_menu_after_the_commit(platform, runtime, clock):
+    user = friend(platform, "林怡君")
+    handed_on = _collect(runtime)
+
+    with unit_of_work(runtime) as uow:
+        uow.record(facts.MembershipChanged(user))
+        uow.record(facts.MembershipChanged(user))
+
+    assert handed_on == [AfterCommit(menu_users=[user])]
+
+
+def test_every_fact_has_a_renderer_or_changes_a_menu():
+    kinds = set(facts.Fact.__subclasses__())
+    assert kinds - set(RENDERERS) == {facts.MembershipChanged}
+
+
+def test_the_unit_of_work_reads_the_clock_once(runtime, clock):
+    with unit_of_work(runtime) as uow:
+        started = uow.now
+        clock.advance(minutes=5)
+        assert uow.now == started
