@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
@@ -51,13 +51,13 @@ def _answer(session: Session, member: Member, cards: list[dict[str, Any]], repla
 
 
 def _stamp(
-    session: Session, store: Store, staff: Staff, code: str, key: str | None, at: datetime
+    session: Session, store: Store, staff: Staff, code: str, key: str | None, at: datetime, tz: tzinfo
 ) -> dict[str, Any] | Refused:
     """The answer's body, or the refusal (returned, not raised: the caller commits the scan log either way)."""
     if key is not None and (member_id := earlier_smart_stamp(session, store.id, key)) is not None:
         member = session.get(Member, member_id)
         assert member is not None
-        cards = smart_stamp(session, member, store_id=store.id, staff_id=staff.id, at=at, idempotency_key=key)
+        cards = smart_stamp(session, member, store_id=store.id, staff_id=staff.id, at=at, idempotency_key=key, tz=tz)
         return _answer(session, member, cards, replayed=True)
     try:
         with session.begin_nested():
@@ -72,6 +72,7 @@ def _stamp(
                 staff_id=staff.id,
                 at=at,
                 idempotency_key=key or f"scan:{uuid.uuid4()}",
+                tz=tz,
             )
             return _answer(session, outcome.member, cards, replayed=False)
     except Refused as refused:
@@ -95,7 +96,7 @@ def give_stamp() -> ResponseReturnValue:
         assert store is not None
         assert staff_code is not None
         staff = find_active_staff(uow.session, store, staff_code)
-        answer = _stamp(uow.session, store, staff, code, key, uow.now)
+        answer = _stamp(uow.session, store, staff, code, key, uow.now, uow.settings.tz)
     if isinstance(answer, Refused):
         raise answer
     log.info("smart stamp at store %s: %d cards", store.code, len(answer["cards"]))

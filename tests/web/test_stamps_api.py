@@ -3,7 +3,8 @@ stamps once, the daily limit refuses and changes nothing; answers match openapi/
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -183,3 +184,26 @@ def test_a_purchase_and_its_refund_through_the_pos_api_stamp_and_take_back(clien
     )
     assert refunded.get_json()["stamps_reversed"] == 1, "NT$200 kept: 2 stamps"
     assert session.scalars(select(StampCard.stamps)).one() == 2
+
+
+def _code_at(runtime, member_id: int, at: datetime) -> str:
+    with transaction(runtime.sessions) as session:
+        return barcode.current_code(session, session.get_one(Member, member_id), at).code
+
+
+def test_the_daily_limit_counts_the_brands_own_days_in_its_timezone(client, runtime, shop, session, clock):
+    """TIMEZONE decides the day: in New York 23:30 and 00:30 are two days, though both are one afternoon in Taipei."""
+    runtime.settings = replace(runtime.settings, timezone="America/New_York")
+    _visit_card(runtime, daily_limit=1)
+    member = make_member(runtime.sessions)
+    late_evening = datetime(2026, 1, 6, 4, 30, tzinfo=UTC)  # 5 January, 23:30 in New York; 12:30 on 6 January in Taipei
+
+    clock.set(late_evening)
+    first = _stamp(client, shop, _code_at(runtime, member.id, late_evening))
+    clock.set(late_evening + timedelta(hours=1))  # 00:30 on 6 January in New York
+    second = _stamp(client, shop, _code_at(runtime, member.id, late_evening + timedelta(hours=1)))
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert second.get_json()["cards"][0]["stamps"] == 2
+    days = session.scalars(select(StampEntry.local_day).order_by(StampEntry.id)).all()
+    assert [day.isoformat() for day in days] == ["2026-01-05", "2026-01-06"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from linebot.v3.webhooks import Event
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
@@ -19,20 +19,12 @@ class MalformedWebhook(ValueError):
     """The body is signed but is not a LINE webhook payload."""
 
 
-def _is_known_event(raw: dict[str, Any]) -> bool:
-    try:
-        Event.from_dict(raw)
-    except (ValueError, TypeError, KeyError):
-        return False
-    return True
-
-
-def _inbox_row(raw: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+def _inbox_row(raw: dict[str, Any], now: datetime, is_known: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
     event_id = raw.get("webhookEventId")
     if not isinstance(event_id, str) or not event_id:
         log.warning("webhook event without webhookEventId dropped: type=%s", raw.get("type"))
         return None
-    known = _is_known_event(raw)
+    known = is_known(raw)
     if not known:
         log.warning("unknown or malformed webhook event %s of type %r stored unprocessed", event_id, raw.get("type"))
     timestamp = raw.get("timestamp")
@@ -53,8 +45,12 @@ def _inbox_row(raw: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     }
 
 
-def record_webhook(session: Session, payload: Any, now: datetime) -> list[int]:
-    """Store each event of a verified webhook body once; return the inbox ids of events not seen before."""
+def record_webhook(
+    session: Session, payload: Any, now: datetime, is_known: Callable[[dict[str, Any]], bool]
+) -> list[int]:
+    """Store each event of a verified webhook body once; return the inbox ids of events not seen before.
+
+    `is_known` says whether the bot can read an event (the webhook asks line-bot-sdk); others are kept unprocessed."""
     if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         raise MalformedWebhook("a webhook body is an object with an events list")
     rows = []
@@ -62,7 +58,7 @@ def record_webhook(session: Session, payload: Any, now: datetime) -> list[int]:
         if not isinstance(raw, dict):
             log.warning("webhook event that is not an object dropped")
             continue
-        row = _inbox_row(raw, now)
+        row = _inbox_row(raw, now, is_known)
         if row is not None:
             rows.append(row)
     new_ids = insert_ignoring_conflicts(session, WebhookEvent.__table__, rows)
