@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
@@ -16,7 +15,6 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from bot.barcode_images import code128_png
-from bot.db import transaction
 from bot.links import LinkInvalid, read_link
 from bot.runtime import Runtime
 from bot.services.membership.members import find_by_number
@@ -31,6 +29,7 @@ from bot.services.rewards.coupons import (
     usable_coupons,
 )
 from bot.services.staff.counter import find_active_staff
+from bot.uow import unit_of_work
 from bot.web import api_errors, api_input
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_input import count, json_object, required_text, text
@@ -85,8 +84,9 @@ def redeem() -> ResponseReturnValue:
     member_number = text(body, "member_number", 32, required=False)
     transaction_id = text(body, "transaction_id", 100, required=False)
     spend = count(body, "spend", 0, required=False)
-    at = datetime.now(UTC)
-    with transaction(_runtime().sessions) as session:
+    at = _runtime().clock.now()
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         store, staff = _store_and_staff(session, staff_code)
         member = find_by_number(session, member_number) if member_number else None
         if member_number and member is None:
@@ -134,8 +134,9 @@ def _replayed(session: Session, refused: CouponRefused, code: str, store_id: int
 def undo() -> ResponseReturnValue:
     body = json_object(required=False)
     code, staff_code = required_text(body, "code", 32), api_input.staff_code(body, required=True)
-    at = datetime.now(UTC)
-    with transaction(_runtime().sessions) as session:
+    at = _runtime().clock.now()
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         store, staff = _store_and_staff(session, staff_code)
         assert staff is not None
         coupon = undo_redemption(session, code, staff_id=staff.id, store_id=store.id, at=at)
@@ -148,11 +149,12 @@ def undo() -> ResponseReturnValue:
 def member_coupons(member_number: str) -> ResponseReturnValue:
     if not member_number.isprintable():
         raise Refused(Reason.MEMBER_NOT_FOUND)
-    with transaction(_runtime().sessions) as session:
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         member = find_by_number(session, member_number)
         if member is None:
             raise Refused(Reason.MEMBER_NOT_FOUND)
-        usable = usable_coupons(session, member.id, datetime.now(UTC))
+        usable = usable_coupons(session, member.id, _runtime().clock.now())
         return jsonify(
             {"member_number": member.member_number, "coupons": [coupon_json(session, coupon) for coupon in usable]}
         )

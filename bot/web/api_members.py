@@ -7,14 +7,12 @@ openapi/pos-api.yaml describes these endpoints; tests check the answers against 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from bot.db import transaction
 from bot.runtime import Runtime
 from bot.services.barcode.scanning import INTENTS, scan
 from bot.services.membership.bind_codes import issue_bind_code
@@ -22,6 +20,7 @@ from bot.services.membership.erasure import request_erasure
 from bot.services.membership.members import find_by_number
 from bot.services.refusals import Reason, Refused
 from bot.services.staff.counter import MemberCard, find_active_staff, member_card, unbind_at_counter
+from bot.uow import unit_of_work
 from bot.web import api_errors
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_input import choice, json_object, required_text, staff_code
@@ -65,7 +64,8 @@ def _lookup(session: Session, member_number: str, staff: str | None) -> tuple[St
 @bp.get("/members/<member_number>")
 @require_store_key()
 def get_member(member_number: str) -> ResponseReturnValue:
-    with transaction(_runtime().sessions) as session:
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         member = find_by_number(session, member_number)
         if member is None:
             raise Refused(Reason.MEMBER_NOT_FOUND)
@@ -76,9 +76,10 @@ def get_member(member_number: str) -> ResponseReturnValue:
 @require_store_key()
 def issue_code(member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=False)
-    with transaction(_runtime().sessions) as session:
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
-        code = issue_bind_code(session, member, store=store, staff=staff, now=datetime.now(UTC))
+        code = issue_bind_code(session, member, store=store, staff=staff, now=_runtime().clock.now())
     log.info("bind code issued for member %s at store %s", member_number, store.code)
     return jsonify({"code": code.code, "expires_at": code.expires_at.isoformat()}), 201
 
@@ -87,10 +88,11 @@ def issue_code(member_number: str) -> ResponseReturnValue:
 @require_store_key()
 def unbind_member(member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=True)
-    with transaction(_runtime().sessions) as session:
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         _store, member, staff = _lookup(session, member_number, clerk)
         assert staff is not None
-        unbind_at_counter(session, member, staff=staff, now=datetime.now(UTC))
+        unbind_at_counter(session, member, staff=staff, now=_runtime().clock.now())
         card = member_card(session, member)
     return jsonify(_card_json(card))
 
@@ -99,10 +101,11 @@ def unbind_member(member_number: str) -> ResponseReturnValue:
 @require_store_key()
 def erase_member(member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=False)
-    with transaction(_runtime().sessions) as session:
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
         erasure = request_erasure(
-            session, member, "api", datetime.now(UTC), staff_id=staff.id if staff else None, store_id=store.id
+            session, member, "api", _runtime().clock.now(), staff_id=staff.id if staff else None, store_id=store.id
         )
         card = member_card(session, member)
     assert erasure.completed_at is not None
@@ -117,12 +120,18 @@ def scan_code() -> ResponseReturnValue:
     body = json_object(required=False)
     code, intent = required_text(body, "code", 64), choice(body, "intent", INTENTS, "lookup")
     clerk = staff_code(body, required=False)
-    with transaction(_runtime().sessions) as session:
+    with unit_of_work(_runtime()) as uow:
+        session = uow.session
         store = session.get(Store, current_store().id)
         assert store is not None
         staff = find_active_staff(session, store, clerk) if clerk else None
         outcome = scan(
-            session, code, intent=intent, store_id=store.id, staff_id=staff.id if staff else None, at=datetime.now(UTC)
+            session,
+            code,
+            intent=intent,
+            store_id=store.id,
+            staff_id=staff.id if staff else None,
+            at=_runtime().clock.now(),
         )
         card = member_card(session, outcome.member) if outcome.member else None
     if outcome.refusal is not None:

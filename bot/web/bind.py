@@ -10,7 +10,6 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, current_app, redirect, request
 from werkzeug.wrappers import Response
 
-from bot.db import transaction
 from bot.line_client import LineDeliveryError
 from bot.links import bind_url, sign_link
 from bot.services.membership.account_link import (
@@ -121,7 +120,8 @@ def send_code() -> tuple[str, int]:
         return _phone_form(page, {"phone": notice(PHONE_INVALID)}, 422)
     settings = runtime().settings
     try:
-        with transaction(runtime().sessions) as session:
+        with unit_of_work(runtime()) as uow:
+            session = uow.session
             line_user = shopper(session, page.line_user_id)
             issued = request_code(
                 session,
@@ -162,7 +162,8 @@ def verify() -> Response | tuple[str, int]:
     settings = runtime().settings
     code_refused: VerificationRefused | None = None
     try:
-        with transaction(runtime().sessions) as session:
+        with unit_of_work(runtime()) as uow:
+            session = uow.session
             line_user = shopper(session, page.line_user_id)
             try:
                 verification = verify_code(

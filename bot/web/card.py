@@ -17,12 +17,12 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from sqlalchemy.exc import IntegrityError
 
 from bot.barcode_images import RENDERERS
-from bot.db import transaction
 from bot.links import LinkInvalid, image_path, read_link
 from bot.services.barcode.codes import CODE_LENGTH, STEP_SECONDS, CurrentCode, current_code
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.members import MemberSummary, member_of, summary
 from bot.settings import Settings
+from bot.uow import unit_of_work
 from bot.web.pages import PageRefused, notice, refused_page, runtime
 
 IMAGE_MAX_AGE_SECONDS = 3 * 60
@@ -138,7 +138,8 @@ def _shown(token: str) -> Shown:
 
 
 def _read_card(line_user_id: str) -> Shown:
-    with transaction(runtime().sessions) as session:
+    with unit_of_work(runtime()) as uow:
+        session = uow.session
         member = member_of(session, find_line_user(session, line_user_id))
         if member is None or member.erased_at is not None:
             raise PageRefused(404, notice(NOT_A_MEMBER))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, render_template
@@ -83,7 +83,8 @@ def runtime() -> Runtime:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The program's clock, read once per request by the views that need it."""
+    return runtime().clock.now()
 
 
 def read_page_link(purpose: str, token: str) -> dict[str, Any]:
