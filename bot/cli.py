@@ -57,8 +57,9 @@ def worker(workers: int) -> None:
     """Run the task-queue consumer (the Procfile's worker)."""
     from huey.consumer_options import ConsumerConfig
 
+    import bot.tasks  # noqa: F401  (registers the jobs with the queue)
     from bot.log_redaction import configure_logging
-    from bot.tasks import huey
+    from bot.queue import huey
 
     # A short poll interval keeps replies quick on the SQLite queue; Redis blocks on its list instead.
     config = ConsumerConfig(workers=workers, worker_type="thread", periodic=True, max_delay=0.5)

@@ -69,13 +69,13 @@ def event_content(event_type: str, fields: dict[str, Any]) -> dict[str, Any]:
 def has_reply_token(event_type: str, fields: dict[str, Any]) -> bool:
     """LINE omits the reply token of unfollow events and of failed account links."""
     if event_type == "accountLink":
-        return fields.get("result", "ok") == "ok"
+        return bool(fields.get("result", "ok") == "ok")
     return event_type in REPLYABLE_TYPES
 
 
 def as_redelivered(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of the event as LINE redelivers it: same webhookEventId, isRedelivery true."""
-    copy = json.loads(json.dumps(event))
+    copy: dict[str, Any] = json.loads(json.dumps(event))
     copy["deliveryContext"] = {"isRedelivery": True}
     return copy
 
