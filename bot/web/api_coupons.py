@@ -85,7 +85,7 @@ def redeem() -> ResponseReturnValue:
     transaction_id = text(body, "transaction_id", 100, required=False)
     spend = count(body, "spend", 0, required=False)
     at = _runtime().clock.now()
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(_runtime(), now=at) as uow:
         session = uow.session
         store, staff = _store_and_staff(session, staff_code)
         member = find_by_number(session, member_number) if member_number else None
@@ -135,7 +135,7 @@ def undo() -> ResponseReturnValue:
     body = json_object(required=False)
     code, staff_code = required_text(body, "code", 32), api_input.staff_code(body, required=True)
     at = _runtime().clock.now()
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(_runtime(), now=at) as uow:
         session = uow.session
         store, staff = _store_and_staff(session, staff_code)
         assert staff is not None
@@ -154,7 +154,7 @@ def member_coupons(member_number: str) -> ResponseReturnValue:
         member = find_by_number(session, member_number)
         if member is None:
             raise Refused(Reason.MEMBER_NOT_FOUND)
-        usable = usable_coupons(session, member.id, _runtime().clock.now())
+        usable = usable_coupons(session, member.id, uow.now)
         return jsonify(
             {"member_number": member.member_number, "coupons": [coupon_json(session, coupon) for coupon in usable]}
         )

@@ -79,7 +79,7 @@ def issue_code(member_number: str) -> ResponseReturnValue:
     with unit_of_work(_runtime()) as uow:
         session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
-        code = issue_bind_code(session, member, store=store, staff=staff, now=_runtime().clock.now())
+        code = issue_bind_code(session, member, store=store, staff=staff, now=uow.now)
     log.info("bind code issued for member %s at store %s", member_number, store.code)
     return jsonify({"code": code.code, "expires_at": code.expires_at.isoformat()}), 201
 
@@ -92,7 +92,7 @@ def unbind_member(member_number: str) -> ResponseReturnValue:
         session = uow.session
         _store, member, staff = _lookup(session, member_number, clerk)
         assert staff is not None
-        unbind_at_counter(session, member, staff=staff, now=_runtime().clock.now())
+        unbind_at_counter(session, member, staff=staff, now=uow.now)
         card = member_card(session, member)
     return jsonify(_card_json(card))
 
@@ -105,7 +105,7 @@ def erase_member(member_number: str) -> ResponseReturnValue:
         session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
         erasure = request_erasure(
-            session, member, "api", _runtime().clock.now(), staff_id=staff.id if staff else None, store_id=store.id
+            session, member, "api", uow.now, staff_id=staff.id if staff else None, store_id=store.id
         )
         card = member_card(session, member)
     assert erasure.completed_at is not None
@@ -131,7 +131,7 @@ def scan_code() -> ResponseReturnValue:
             intent=intent,
             store_id=store.id,
             staff_id=staff.id if staff else None,
-            at=_runtime().clock.now(),
+            at=uow.now,
         )
         card = member_card(session, outcome.member) if outcome.member else None
     if outcome.refusal is not None:

@@ -143,5 +143,5 @@ def _read_card(line_user_id: str) -> Shown:
         member = member_of(session, find_line_user(session, line_user_id))
         if member is None or member.erased_at is not None:
             raise PageRefused(404, notice(NOT_A_MEMBER))
-        at = runtime().clock.now()
+        at = uow.now
         return Shown(summary(session, member), current_code(session, member, at), at)
