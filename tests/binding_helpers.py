@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +17,6 @@ from sqlalchemy import select
 from bot.db import transaction
 from bot.links import bind_url
 from bot.runtime import Runtime
-from bot.services.membership import binding, members
 from bot.services.membership.account_link import record_link_token
 from bot.services.membership.line_users import find_line_user
 from models import LineUser, Member
@@ -68,21 +67,6 @@ def bind_page_url(runtime: Runtime, user: str, *, issued_at: datetime | None = N
         assert line_user is not None, "follow first"
         record_link_token(session, line_user, link_token, issued_at or datetime.now(UTC))
     return bind_url(runtime.settings, user, link_token)
-
-
-def make_member(
-    runtime: Runtime, phone: str = "+886912345678", name: str = "王大明", bound_to: str | None = None
-) -> Member:
-    """A member who joined at a store (POS import), bound to a LINE user when asked."""
-    with transaction(runtime.sessions) as session:
-        member = members.create_member(
-            session, name=name, phone_e164=phone, birthday=date(1988, 8, 8), source="pos_import"
-        )
-        if bound_to is not None:
-            line_user = find_line_user(session, bound_to)
-            assert line_user is not None
-            binding.bind(session, member, line_user, channel="api", at=datetime.now(UTC))
-        return member
 
 
 def sms_codes(app: Any, phone: str) -> list[str]:

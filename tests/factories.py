@@ -1,30 +1,76 @@
-"""Test data, made through the same services the app uses."""
+"""Test data: the one place tests make members."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.membership import binding, members
+from bot.services.membership import binding
 from bot.services.membership.line_users import find_line_user
-from models import Member
+from bot.services.rewards.ledger import post_points
+from models import LineUser, Member
+
+
+def _next_member_number(session: Session) -> str:
+    """The lowest of M000001, M000002, ... that no member has yet (so a test's first member is M000001)."""
+    taken = set(session.scalars(select(Member.member_number)))
+    n = 1
+    while f"M{n:06d}" in taken:
+        n += 1
+    return f"M{n:06d}"
 
 
 def make_member(
     sessions: sessionmaker[Session],
     *,
-    name: str = "林怡君",
-    phone: str = "+886912345678",
+    member_number: str | None = None,
+    name: str | None = "林怡君",
+    phone: str | None = "+886912345678",
     birthday: date | None = date(1990, 3, 14),
+    tier: str = "regular",
+    source: str = "line",
+    points: int = 0,
+    line_user: LineUser | None = None,
     bound_to: str | None = None,
 ) -> Member:
-    """A member (bound to the stored LINE user `bound_to` when given)."""
+    """A member, stored directly (no phone check: `name`, `phone`, `birthday` may be None, as after erasure).
+
+    `source` is the model's default ("line"). `member_number` defaults to the lowest free "M00000n" (M000001 for a
+    test's first member). `points` are posted as a POS purchase. `line_user` (a stored LineUser) is attached as-is,
+    with no binding event, as data imported already bound; `bound_to` (the LINE user id of someone who followed)
+    binds through the binding service, as a web page or the POS API would (audit entry, rich menu state, fact).
+    """
+    assert line_user is None or bound_to is None, "attach a LINE user or bind one, not both"
     with transaction(sessions) as session:
-        member = members.create_member(session, name=name, phone_e164=phone, birthday=birthday, source="pos_import")
+        number = member_number if member_number is not None else _next_member_number(session)
+        member = Member(
+            member_number=number,
+            name=name,
+            phone_e164=phone,
+            birthday=birthday,
+            tier=tier,
+            source=source,
+            line_user_id=line_user.id if line_user else None,
+        )
+        session.add(member)
+        session.flush()
+        if points:
+            post_points(
+                session,
+                member.id,
+                points,
+                kind="earn",
+                reason="消費",
+                channel="pos",
+                idempotency_key=f"test:{number}:{uuid.uuid4()}",
+                at=datetime.now(UTC),
+            )
         if bound_to is not None:
-            line_user = find_line_user(session, bound_to)
-            assert line_user is not None, "follow first so the LINE user exists"
-            binding.bind(session, member, line_user, channel="api", at=datetime.now(UTC))
+            found = find_line_user(session, bound_to)
+            assert found is not None, "follow first so the LINE user exists"
+            binding.bind(session, member, found, channel="api", at=datetime.now(UTC))
         return member

@@ -1,10 +1,10 @@
-"""Helpers for the POS API tests: a store with clerks and a key, members, LINE users, and the OpenAPI check."""
+"""Helpers for the POS API tests: two stores, clerks and a key, LINE users, the OpenAPI check (members: factories)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,8 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.rewards.ledger import post_points
 from bot.services.staff.api_keys import create_api_key
-from models import LineUser, Member, Staff, Store
+from models import LineUser, Staff, Store
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "pos-api.yaml"
 SPEC_URI = "urn:omo:pos-api"
@@ -55,40 +54,6 @@ def open_shop(sessions: sessionmaker[Session]) -> Shop:
         session.flush()
         _, key = create_api_key(session, store_code="TPE01", name="POS 1", now=datetime.now(UTC))
         return Shop(store_id=store.id, other_store_id=other.id, clerk_id=clerk.id, key=key)
-
-
-def make_member(
-    sessions: sessionmaker[Session],
-    number: str = "M000001",
-    *,
-    name: str | None = "林怡君",
-    phone: str | None = "+886912345678",
-    birthday: date | None = date(1990, 3, 14),
-    points: int = 0,
-    line_user: LineUser | None = None,
-) -> Member:
-    with transaction(sessions) as session:
-        member = Member(
-            member_number=number,
-            name=name,
-            phone_e164=phone,
-            birthday=birthday,
-            line_user_id=line_user.id if line_user else None,
-        )
-        session.add(member)
-        session.flush()
-        if points:
-            post_points(
-                session,
-                member.id,
-                points,
-                kind="earn",
-                reason="消費",
-                channel="pos",
-                idempotency_key=f"test:{number}:{uuid.uuid4()}",
-                at=datetime.now(UTC),
-            )
-        return member
 
 
 def make_line_user(sessions: sessionmaker[Session], name: str = "阿明") -> LineUser:

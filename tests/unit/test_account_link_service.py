@@ -18,7 +18,7 @@ from bot.services.membership.account_link import (
 from bot.services.membership.members import find_by_phone
 from bot.services.refusals import Reason
 from models import LinkToken, PhoneVerification
-from tests.binding_helpers import make_member
+from tests.factories import make_member
 
 ALREADY_BOUND, NOT_VERIFIED = Reason.LINE_USER_ALREADY_BOUND, Reason.PHONE_NOT_VERIFIED
 LINK_TOKEN_SPENT, LINK_TOKEN_UNKNOWN = Reason.LINK_TOKEN_SPENT, Reason.LINK_TOKEN_UNKNOWN
@@ -73,7 +73,7 @@ def test_a_link_token_is_good_for_ten_minutes_for_its_own_line_user_only(tx):
 
 
 def test_a_nonce_is_only_made_after_this_line_user_verified_the_phone(runtime, tx):
-    make_member(runtime)
+    make_member(runtime.sessions)
     bobs = verified(tx, BOB)
     unverified = verified(tx, ALICE)
     unverified.verified_at = None
@@ -83,8 +83,8 @@ def test_a_nonce_is_only_made_after_this_line_user_verified_the_phone(runtime, t
 
 
 def test_no_nonce_for_a_phone_without_a_member_an_erased_member_or_one_bound_elsewhere(runtime, tx):
-    make_member(runtime, phone="+886911111111", bound_to=BOB)
-    make_member(runtime, phone="+886922222222")
+    make_member(runtime.sessions, phone="+886911111111", bound_to=BOB)
+    make_member(runtime.sessions, phone="+886922222222")
     erased = find_by_phone(tx, "+886922222222")
     erased.erased_at = T0
 
@@ -99,7 +99,7 @@ def test_no_nonce_for_a_phone_without_a_member_an_erased_member_or_one_bound_els
 
 
 def test_a_nonce_binds_once_and_spends_the_link_tokens_issued_before(runtime, tx):
-    member = make_member(runtime)
+    member = make_member(runtime.sessions)
     record_link_token(tx, user(tx, ALICE), "token-1", T0)
     nonce = start_account_link(tx, user(tx, ALICE), verified(tx, ALICE), T0).nonce
 

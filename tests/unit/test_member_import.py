@@ -15,8 +15,8 @@ from bot.services.membership.member_import import ImportReport, import_members
 from bot.services.membership.members import points_balance
 from bot.services.membership.pos_export import ImportFileError
 from models import Member, PointEntry
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import make_member
 
 HEADER = "member_number,name,phone,birthday,points,tier\n"
 ZH_HEADER = "會員編號,姓名,手機,生日,點數,等級\n"
@@ -173,7 +173,7 @@ def test_an_erased_member_is_not_brought_back(runtime, session):
 
 
 def test_no_phone_number_appears_in_the_report(runtime):
-    make_member(runtime.sessions, "M000009", phone="+886922333444")
+    make_member(runtime.sessions, member_number="M000009", phone="+886922333444")
 
     report = run_import(runtime, EXPORT + "M000002,張家豪,0922-333-444,,,\nM000003,X,0955111222,,,\n", dry_run=True)
 

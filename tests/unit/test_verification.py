@@ -18,7 +18,7 @@ from bot.services.membership.verification import (
 )
 from bot.services.refusals import Reason
 from models import PhoneVerification
-from tests.binding_helpers import make_member
+from tests.factories import make_member
 
 CODE_DEAD, CODE_EXPIRED, CODE_FORMAT = Reason.SMS_CODE_DEAD, Reason.SMS_CODE_EXPIRED, Reason.SMS_CODE_FORMAT
 CODE_UNKNOWN, CODE_USED, WRONG_CODE = Reason.SMS_CODE_UNKNOWN, Reason.SMS_CODE_USED, Reason.SMS_CODE_WRONG
@@ -72,7 +72,7 @@ def codes(runtime, limiter_clock):
             with runtime.sessions() as session:
                 return session.get_one(PhoneVerification, verification_id)
 
-    make_member(runtime, phone=PHONE)
+    make_member(runtime.sessions, phone=PHONE)
     return Codes()
 
 

@@ -14,12 +14,12 @@ from tests.binding_helpers import (
     bound_line_user_id,
     fetch,
     line_user_pk,
-    make_member,
     nonce_of,
     sms_codes,
     text_of,
     wait_for,
 )
+from tests.factories import make_member
 from tests.helpers import count
 
 PHONE = "+886912345678"
@@ -27,7 +27,7 @@ PHONE = "+886912345678"
 
 @pytest.fixture
 def member(runtime):
-    return make_member(runtime, phone=PHONE)
+    return make_member(runtime.sessions, phone=PHONE)
 
 
 @pytest.fixture

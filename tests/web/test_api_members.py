@@ -12,8 +12,9 @@ from bot.cli import main
 from bot.db import transaction
 from bot.services.staff.api_keys import hash_key, revoke_api_key
 from models import ApiKey, BindCode, BindingAudit, ErasureRequest, Member
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import assert_matches_openapi, make_line_user, make_member, open_shop
+from tests.pos import assert_matches_openapi, make_line_user, open_shop
 
 MEMBER = "/members/{member_number}"
 

@@ -14,8 +14,9 @@ from bot.services.membership.bind_codes import issue_bind_code, redeem_bind_code
 from bot.services.membership.binding import BindingRefused, bind
 from bot.services.rate_limits import BIND_CODE_WRONG
 from models import BindCode, BindingAudit, LineUser, Member, Store
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import assert_matches_openapi, make_line_user, make_member, open_shop
+from tests.pos import assert_matches_openapi, make_line_user, open_shop
 
 BIND_CODES = "/members/{member_number}/bind-codes"
 
@@ -169,7 +170,7 @@ def test_a_code_for_a_member_since_bound_to_someone_else_is_refused_and_stays_un
 
 def test_a_line_account_already_bound_to_another_member_cannot_redeem(client, runtime, session, shop):
     line_user = make_line_user(runtime.sessions)
-    make_member(runtime.sessions, "M000002", phone="+886922333444", line_user=line_user)
+    make_member(runtime.sessions, member_number="M000002", phone="+886922333444", line_user=line_user)
     make_member(runtime.sessions)
     code = issue(client, shop).get_json()["code"]
 
@@ -238,7 +239,7 @@ def test_another_line_users_wrong_codes_do_not_count_against_this_one(client, ru
 
 def test_an_expired_codes_value_may_be_issued_again_and_a_live_one_may_not(runtime, session, shop, monkeypatch):
     for number, phone in (("M1", "+886911111111"), ("M2", "+886922222222"), ("M3", "+886933333333")):
-        make_member(runtime.sessions, number, phone=phone)
+        make_member(runtime.sessions, member_number=number, phone=phone)
     draws = iter([123456, 123456, 654321, 123456])
     monkeypatch.setattr(bind_codes.secrets, "randbelow", lambda _: next(draws))
     now = datetime.now(UTC)

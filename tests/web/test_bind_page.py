@@ -19,12 +19,12 @@ from tests.binding_helpers import (
     fetch,
     field,
     friend,
-    make_member,
     path_of,
     sms_codes,
     text_of,
     wait_for,
 )
+from tests.factories import make_member
 from tests.helpers import count
 
 PHONE = "+886912345678"
@@ -32,7 +32,7 @@ PHONE = "+886912345678"
 
 @pytest.fixture
 def member(runtime):
-    return make_member(runtime, phone=PHONE)
+    return make_member(runtime.sessions, phone=PHONE)
 
 
 @pytest.fixture
@@ -176,7 +176,7 @@ def test_a_link_token_spent_by_a_completed_link_cannot_open_the_page_again(shopp
 
 def test_a_line_user_who_is_already_a_member_is_told_so(app, runtime, platform):
     shopper = Shopper(app, runtime, platform)
-    make_member(runtime, phone="+886987654321", bound_to=shopper.user)
+    make_member(runtime.sessions, phone="+886987654321", bound_to=shopper.user)
 
     answer = shopper.open()
 

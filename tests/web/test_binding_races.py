@@ -18,8 +18,9 @@ from bot.services.membership import binding
 from bot.services.membership.bind_codes import issue_bind_code, redeem_bind_code
 from models import BindCode, BindingAudit, LineUser, Member, Store
 from tests.concurrency import race
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import make_line_user, make_member, open_shop
+from tests.pos import make_line_user, open_shop
 
 
 def test_two_line_users_binding_one_member_at_once_only_one_wins(runtime, session, sessions):

@@ -19,7 +19,8 @@ from bot.services.rewards.coupons import CouponRefused, issue_coupon, redeem_cou
 from models import Coupon, CouponRedemption, CouponTemplate, Member
 from tests.concurrency import race
 from tests.coupon_helpers import T0, give, make_template, redemptions
-from tests.pos import make_member, open_shop
+from tests.factories import make_member
+from tests.pos import open_shop
 
 ATTEMPTS = 200
 # PostgreSQL allows 100 connections by default: the 200 attempts share these, all released by one barrier.

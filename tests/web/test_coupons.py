@@ -20,7 +20,8 @@ from bot.services.rewards.coupons import (
 )
 from models import Coupon, CouponRedemption, CouponTemplate, Staff
 from tests.coupon_helpers import T0, give, make_template, redemptions
-from tests.pos import Shop, make_member, open_shop
+from tests.factories import make_member
+from tests.pos import Shop, open_shop
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def test_the_same_source_issues_one_coupon_with_an_unguessable_scanner_friendly_
 
 def test_the_per_member_limit_counts_each_members_coupons(runtime, session, member):
     template = make_template(runtime.sessions, per_member_limit=1)
-    other = make_member(runtime.sessions, "M000002", phone="+886922333444")
+    other = make_member(runtime.sessions, member_number="M000002", phone="+886922333444")
     give(runtime.sessions, member, template, "campaign:1")
 
     refused = _refusal(lambda: give(runtime.sessions, member, template, "campaign:2"))
@@ -130,7 +131,7 @@ def test_a_redemption_uses_the_coupon_once_and_records_where(runtime, session, s
 def test_each_refusal_has_its_reason_and_changes_nothing(runtime, session, shop, member):
     template = make_template(runtime.sessions)
     coupon, _ = give(runtime.sessions, member, template, "k")
-    other = make_member(runtime.sessions, "M000002", phone="+886922333444")
+    other = make_member(runtime.sessions, member_number="M000002", phone="+886922333444")
     soon = make_template(runtime.sessions, "SOON", valid_from=T0 + timedelta(days=1))
     not_yet, _ = give(runtime.sessions, member, soon, "later")
     voided, _ = give(runtime.sessions, member, template, "void-me")

@@ -11,7 +11,8 @@ from bot.db import transaction
 from bot.services.staff.api_keys import create_api_key
 from models import Coupon, CouponRedemption
 from tests.coupon_helpers import give, make_template, redemptions
-from tests.pos import assert_matches_openapi, make_member, open_shop
+from tests.factories import make_member
+from tests.pos import assert_matches_openapi, open_shop
 
 REDEEM, UNDO, LIST = "/coupons/redeem", "/coupons/undo", "/members/{member_number}/coupons"
 
@@ -70,7 +71,7 @@ def test_a_redemption_answers_with_the_coupon_and_a_second_one_is_refused_as_use
 
 
 def test_refusals_name_their_reason_and_change_nothing(client, runtime, session, shop, member, coupon):
-    make_member(runtime.sessions, "M000002", phone="+886922333444")
+    make_member(runtime.sessions, member_number="M000002", phone="+886922333444")
     expired, _ = give(
         runtime.sessions, member, make_template(runtime.sessions, "OLD"), "old", datetime.now(UTC) - timedelta(days=31)
     )

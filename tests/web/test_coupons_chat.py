@@ -15,7 +15,6 @@ from tests.binding_helpers import friend, path_of
 from tests.coupon_helpers import T0, give, make_template
 from tests.factories import make_member
 from tests.helpers import texts
-from tests.pos import make_member as make_pos_member
 from tests.pos import open_shop
 
 
@@ -72,7 +71,7 @@ def test_the_barcode_button_answers_with_a_code128_image_of_the_coupon_code_and_
 
 def test_a_coupon_that_is_used_or_someone_elses_shows_no_barcode(platform, runtime):
     user, member = _member_user(platform, runtime)
-    other = make_pos_member(runtime.sessions, "M000002", phone="+886922333444")
+    other = make_member(runtime.sessions, member_number="M000002", phone="+886922333444")
     template = make_template(runtime.sessions)
     used, _ = give(runtime.sessions, member, template, "a")
     theirs, _ = give(runtime.sessions, other, template, "b")

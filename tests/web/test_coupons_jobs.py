@@ -16,7 +16,6 @@ from tests.binding_helpers import friend
 from tests.coupon_helpers import T0, give, make_template
 from tests.factories import make_member
 from tests.helpers import in_unit_of_work, texts
-from tests.pos import make_member as make_pos_member
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 
@@ -49,10 +48,10 @@ def _coupons_by_template(session) -> list[tuple[str, str, str]]:
 def test_silver_and_gold_members_get_their_birthday_coupon_once_a_year_on_the_brand_local_day(runtime, session):
     _seed(runtime)
     born_today = date(1990, 6, 1)
-    silver = make_pos_member(runtime.sessions, "M000001", birthday=born_today)
-    gold = make_pos_member(runtime.sessions, "M000002", phone="+886922333444", birthday=born_today)
-    make_pos_member(runtime.sessions, "M000003", phone="+886933444555", birthday=born_today)  # regular: none
-    make_pos_member(runtime.sessions, "M000004", phone="+886944555666", birthday=date(1990, 6, 2))
+    silver = make_member(runtime.sessions, member_number="M000001", birthday=born_today)
+    gold = make_member(runtime.sessions, member_number="M000002", phone="+886922333444", birthday=born_today)
+    make_member(runtime.sessions, member_number="M000003", phone="+886933444555", birthday=born_today)  # regular: none
+    make_member(runtime.sessions, member_number="M000004", phone="+886944555666", birthday=date(1990, 6, 2))
     _set_tier(runtime, silver.id, "silver")
     _set_tier(runtime, gold.id, "gold")
     taipei_morning = datetime(2025, 5, 31, 17, 0, tzinfo=UTC)  # 1 June, 01:00 in Taipei
@@ -73,7 +72,7 @@ def test_silver_and_gold_members_get_their_birthday_coupon_once_a_year_on_the_br
 
 def test_a_leap_day_birthday_is_celebrated_on_28_february_in_a_common_year(runtime, session):
     _seed(runtime)
-    member = make_pos_member(runtime.sessions, birthday=date(1996, 2, 29))
+    member = make_member(runtime.sessions, birthday=date(1996, 2, 29))
     _set_tier(runtime, member.id, "silver")
 
     assert _birthdays(runtime, datetime(2025, 2, 28, 3, tzinfo=UTC))[0] == 1

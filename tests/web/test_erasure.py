@@ -12,8 +12,9 @@ from bot.refusal_texts import text_for
 from bot.services.membership.erasure import request_erasure
 from bot.services.refusals import Reason, Refused
 from models import BindingAudit, ErasureRequest, LineUser, Member, PhoneVerification, PointEntry
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import assert_matches_openapi, make_line_user, make_member, open_shop
+from tests.pos import assert_matches_openapi, make_line_user, open_shop
 
 ERASE = "/members/{member_number}/erase"
 

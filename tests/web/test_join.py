@@ -13,7 +13,8 @@ from bot.app import create_app
 from bot.links import join_url
 from bot.services.membership.joining import PRIVACY_VERSION, TERMS_VERSION
 from models import BindingAudit, Consent, LineUser, Member, OutboundMessage, PointEntry
-from tests.binding_helpers import field, friend, link, make_member, path_of, text_of
+from tests.binding_helpers import field, friend, link, path_of, text_of
+from tests.factories import make_member
 from tests.helpers import count, texts
 
 GOOD = {"name": "林怡君", "phone": "0912-345-678", "birthday": "1990-03-14", "consent": "yes"}
@@ -150,7 +151,7 @@ def test_each_bad_input_shows_the_form_again_with_the_reason_and_changes_nothing
 def test_a_phone_that_already_belongs_to_a_member_is_offered_the_bind_page_instead(
     client, platform, settings, runtime, session
 ):
-    make_member(runtime, phone="+886912345678")
+    make_member(runtime.sessions, phone="+886912345678")
     user = friend(platform)
     before = rows(session)
 

@@ -7,7 +7,6 @@ from sqlalchemy import select
 from models import BindingAudit, LineUser, LinkToken, Member
 from tests.factories import make_member
 from tests.helpers import texts
-from tests.pos import make_member as make_pos_member
 from tests.pos import open_shop
 
 
@@ -91,7 +90,7 @@ def test_a_guest_cannot_unbind(platform):
 
 def test_a_counter_bind_code_typed_in_the_chat_binds_the_member(platform, runtime, client, session):
     shop = open_shop(runtime.sessions)
-    member = make_pos_member(runtime.sessions)
+    member = make_member(runtime.sessions)
     code = client.post(
         f"/api/v1/members/{member.member_number}/bind-codes", json={"staff_code": "C001"}, headers=shop.auth
     ).get_json()["code"]
@@ -106,7 +105,7 @@ def test_a_counter_bind_code_typed_in_the_chat_binds_the_member(platform, runtim
 
 
 def test_a_wrong_counter_code_is_refused_in_the_chat_and_binds_nothing(platform, runtime, session):
-    member = make_pos_member(runtime.sessions)
+    member = make_member(runtime.sessions)
     user, seen = _friend(platform)
 
     platform.send_text(user, "綁定 000000")

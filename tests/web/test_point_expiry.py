@@ -14,9 +14,8 @@ from bot.services.rewards.ledger import ledger_sum, points_balance, post_points
 from bot.services.rewards.point_expiry import expire_points, expiry_for, points_expiring, remind_expiring_points
 from models import PointEntry, PointExpiryReminder
 from tests.binding_helpers import friend
-from tests.binding_helpers import make_member as make_bound_member
+from tests.factories import make_member
 from tests.helpers import count, in_unit_of_work, texts
-from tests.pos import make_member
 
 TZ = ZoneInfo("Asia/Taipei")
 
@@ -97,9 +96,9 @@ def test_points_expiring_tells_how_many_will_go_by_a_date(runtime):
 
 def test_a_bound_member_hears_30_days_ahead_once_per_expiry_date(runtime, platform, session):
     user = friend(platform)
-    member = make_bound_member(runtime, bound_to=user)
+    member = make_member(runtime.sessions, bound_to=user)
     earn(runtime, member.id, 70, taipei(2025, 5, 1, 12, 0))
-    unbound = make_member(runtime.sessions, "M000002", phone="+886987654321")
+    unbound = make_member(runtime.sessions, member_number="M000002", phone="+886987654321")
     earn(runtime, unbound.id, 70, taipei(2025, 5, 2, 12, 0))
 
     too_early = remind(runtime, taipei(2026, 11, 30, 10, 0))
@@ -115,7 +114,7 @@ def test_a_bound_member_hears_30_days_ahead_once_per_expiry_date(runtime, platfo
 
 def test_a_member_who_blocked_the_account_is_not_reminded(runtime, platform, session):
     user = friend(platform)
-    member = make_bound_member(runtime, bound_to=user)
+    member = make_member(runtime.sessions, bound_to=user)
     earn(runtime, member.id, 70, taipei(2025, 5, 1, 12, 0))
     platform.unfollow(user)
 

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot.db import transaction
 from bot.services.barcode import codes as barcode
 from models import Member, Store
-from tests.pos import SPEC_PATH, make_member, open_shop
+from tests.factories import make_member
+from tests.pos import SPEC_PATH, open_shop
 
 pytestmark = pytest.mark.fuzz
 

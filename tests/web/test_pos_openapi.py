@@ -9,7 +9,8 @@ import re
 
 from openapi_spec_validator import validate
 
-from tests.pos import assert_matches_openapi, make_member, open_shop, openapi_spec
+from tests.factories import make_member
+from tests.pos import assert_matches_openapi, open_shop, openapi_spec
 
 
 def test_the_document_is_valid_openapi_3_1_with_a_bearer_scheme():

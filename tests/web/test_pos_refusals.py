@@ -11,8 +11,9 @@ from sqlalchemy import select
 from bot.db import transaction
 from bot.services.barcode import codes as barcode
 from models import Member, ScanLog
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import assert_matches_openapi, make_member, open_shop
+from tests.pos import assert_matches_openapi, open_shop
 
 
 @pytest.fixture

@@ -21,8 +21,9 @@ from bot.services.staff.api_keys import create_api_key
 from bot.web import api_errors
 from models import Member, PointEntry, Purchase, Refund, Store
 from tests.concurrency import race
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import make_member, open_shop
+from tests.pos import open_shop
 
 TZ = ZoneInfo("Asia/Taipei")
 RACERS = 100

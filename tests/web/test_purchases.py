@@ -15,9 +15,9 @@ from bot.services.membership.members import points_balance
 from bot.services.rewards.ledger import post_points
 from models import Member, PointEntry, Purchase, Refund, ScanLog, StampCard, StampCardTemplate, Store, TierChange
 from tests.binding_helpers import friend
-from tests.binding_helpers import make_member as make_bound_member
+from tests.factories import make_member
 from tests.helpers import count, texts
-from tests.pos import assert_matches_openapi, make_member, open_shop
+from tests.pos import assert_matches_openapi, open_shop
 
 
 @pytest.fixture
@@ -179,7 +179,7 @@ def test_the_tier_multiplies_the_points(client, runtime, shop, tier, amount, poi
 
 def test_crossing_a_threshold_upgrades_at_once_and_tells_the_member_in_line(client, runtime, platform, shop, session):
     user = friend(platform)
-    member = make_bound_member(runtime, bound_to=user)
+    member = make_member(runtime.sessions, bound_to=user)
     buy(client, shop.auth, transaction_id="T-1", amount=9_000, member_code=code_of(runtime, member.id, minutes_ago=1))
 
     response = buy(client, shop.auth, transaction_id="T-2", amount=1_000, member_code=code_of(runtime, member.id))

@@ -22,9 +22,9 @@ from models import BindCode, BindingAudit, LineUser, Member, PhoneVerification, 
 from models.binding import BindCodeFailure
 from tests.binding_helpers import Shopper, field, friend, path_of, text_of
 from tests.concurrency import race
+from tests.factories import make_member
 from tests.helpers import count
 from tests.pos import make_line_user, open_shop
-from tests.pos import make_member as make_pos_member
 
 PHONE = "+886912345678"
 GOOD = {"name": "林怡君", "phone": "0912-345-678", "birthday": "1990-03-14", "consent": "yes"}
@@ -115,7 +115,7 @@ def issue(runtime, shop) -> str:
 
 def test_wrong_bind_codes_are_counted_by_the_limiter_per_line_user(runtime, session):
     shop = open_shop(runtime.sessions)
-    make_pos_member(runtime.sessions)
+    make_member(runtime.sessions)
     guesser, other = make_line_user(runtime.sessions), make_line_user(runtime.sessions)
     code = issue(runtime, shop)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
@@ -134,7 +134,7 @@ def test_wrong_bind_codes_are_counted_by_the_limiter_per_line_user(runtime, sess
 
 def test_ten_wrong_codes_at_once_from_one_line_user_are_only_five_guesses(runtime, session, sessions):
     shop = open_shop(runtime.sessions)
-    make_pos_member(runtime.sessions)
+    make_member(runtime.sessions)
     guesser = make_line_user(runtime.sessions)
     code = issue(runtime, shop)
     guesses = [f"{(int(code) + n) % 10**6:06d}" for n in range(1, 11)]
@@ -157,7 +157,7 @@ def test_ten_wrong_codes_at_once_from_one_line_user_are_only_five_guesses(runtim
 
 def test_the_right_code_after_four_wrong_ones_still_binds(runtime):
     shop = open_shop(runtime.sessions)
-    make_pos_member(runtime.sessions)
+    make_member(runtime.sessions)
     line_user = make_line_user(runtime.sessions)
     code = issue(runtime, shop)
     for _ in range(4):
@@ -236,7 +236,7 @@ def pos(settings, runtime):
     slow = replace(settings, pos_rate_limit=Rule("pos-key", 3, 60))
     client = create_app(slow, replace(runtime, settings=slow)).test_client()
     shop = open_shop(runtime.sessions)
-    make_pos_member(runtime.sessions)
+    make_member(runtime.sessions)
     return client, shop
 
 

@@ -17,8 +17,9 @@ from bot.services.barcode.scanning import scan
 from bot.services.refusals import Reason
 from models import Member, ScanLog
 from tests.concurrency import race
+from tests.factories import make_member
 from tests.helpers import count
-from tests.pos import assert_matches_openapi, make_member, open_shop
+from tests.pos import assert_matches_openapi, open_shop
 
 STEP = timedelta(seconds=STEP_SECONDS)
 

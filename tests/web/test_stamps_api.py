@@ -15,8 +15,9 @@ from bot.services.rewards.stamps import smart_stamp
 from models import BarcodeUse, Coupon, Member, ScanLog, StampCard, StampEntry
 from tests.binding_helpers import friend
 from tests.coupon_helpers import make_template as make_coupon_template
+from tests.factories import make_member
 from tests.helpers import count, texts
-from tests.pos import assert_matches_openapi, make_member, open_shop
+from tests.pos import assert_matches_openapi, open_shop
 from tests.stamp_helpers import make_stamp_template
 
 
@@ -118,10 +119,9 @@ def test_a_retry_with_the_same_idempotency_key_answers_the_first_stamp_again(cli
 def test_a_smart_stamp_that_fills_the_card_issues_the_reward_and_tells_the_member(
     client, platform, runtime, shop, session
 ):
-    from tests.factories import make_member as make_bound_member
 
     user = friend(platform, "林怡君")
-    member = make_bound_member(runtime.sessions, bound_to=user)
+    member = make_member(runtime.sessions, bound_to=user)
     reward = make_coupon_template(
         runtime.sessions, "COFFEE", name="咖啡兌換券", kind="free_item", item="咖啡", min_spend=0
     )

@@ -14,7 +14,7 @@ from bot.services.rewards.purchases import PurchaseRequest, record_purchase
 from bot.services.rewards.refunds import RefundRequest, record_refund
 from bot.services.rewards.tiers import evaluate_tier, monthly_review, rolling_spend
 from models import Member, Store, TierChange
-from tests.pos import make_member
+from tests.factories import make_member
 
 TZ = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
