@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from alembic import command
 from alembic.config import Config
 
 from bot.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from bot.uow import UnitOfWork
 
 
 def alembic_config(database_url: str) -> Config:
@@ -39,15 +45,27 @@ def migrate() -> None:
     click.echo("database is at the newest migration")
 
 
+@contextmanager
+def _unit_of_work() -> Iterator[UnitOfWork]:
+    """One command, one unit of work, like every entry point: what it records is sent after the commit."""
+    from bot.runtime import Runtime
+    from bot.uow import unit_of_work
+
+    runtime = Runtime.build(Settings.from_env())
+    try:
+        with unit_of_work(runtime) as uow:
+            yield uow
+    finally:
+        runtime.engine.dispose()
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Add a demo store, clerks and members (safe to run again)."""
-    from bot.db import make_engine, make_session_factory, transaction
     from bot.services.demo import seed_demo_data
 
-    settings = Settings.from_env()
-    with transaction(make_session_factory(make_engine(settings.database_url))) as session:
-        added = seed_demo_data(session)
+    with _unit_of_work() as uow:
+        added = seed_demo_data(uow.session)
     click.echo(f"demo data ready ({added} rows added)")
 
 
@@ -87,16 +105,12 @@ def api_keys() -> None:
 @click.option("--name", required=True, help="what the key is for, e.g. 'POS 1'")
 def api_keys_create(store_code: str, name: str) -> None:
     """Create a key for a store and print it: it is shown this once, only its SHA-256 is kept."""
-    from datetime import UTC, datetime
-
-    from bot.db import make_engine, make_session_factory, transaction
     from bot.refusal_texts import text_for
     from bot.services.staff.api_keys import ApiKeyError, create_api_key
 
-    settings = Settings.from_env()
     try:
-        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
-            api_key, raw_key = create_api_key(session, store_code=store_code, name=name, now=datetime.now(UTC))
+        with _unit_of_work() as uow:
+            api_key, raw_key = create_api_key(uow.session, store_code=store_code, name=name, now=uow.now)
     except ApiKeyError as exc:
         raise click.ClickException(text_for(exc, "en")) from exc
     click.echo(f"API key {api_key.id} for store {store_code} ({api_key.name}); copy it now, it is not shown again:")
@@ -107,16 +121,12 @@ def api_keys_create(store_code: str, name: str) -> None:
 @click.argument("key_id", type=int)
 def api_keys_revoke(key_id: int) -> None:
     """Revoke a key: requests made with it are refused from now on."""
-    from datetime import UTC, datetime
-
-    from bot.db import make_engine, make_session_factory, transaction
     from bot.refusal_texts import text_for
     from bot.services.staff.api_keys import ApiKeyError, revoke_api_key
 
-    settings = Settings.from_env()
     try:
-        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
-            api_key = revoke_api_key(session, key_id, now=datetime.now(UTC))
+        with _unit_of_work() as uow:
+            api_key = revoke_api_key(uow.session, key_id, now=uow.now)
     except ApiKeyError as exc:
         raise click.ClickException(text_for(exc, "en")) from exc
     click.echo(f"API key {api_key.id} ({api_key.name}) revoked")
@@ -132,17 +142,13 @@ def members() -> None:
 @click.option("--dry-run", is_flag=True, help="report what would change and change nothing")
 def members_import(file: Path, dry_run: bool) -> None:
     """Import members from a POS export (CSV): new members, field updates and points balances, in one transaction."""
-    from datetime import UTC, datetime
-
-    from bot.db import make_engine, make_session_factory, transaction
     from bot.services.membership.member_import import import_members
     from bot.services.membership.pos_export import ImportFileError
 
-    settings = Settings.from_env()
     data = file.read_bytes()
     try:
-        with transaction(make_session_factory(make_engine(settings.database_url))) as session:
-            report = import_members(session, data, filename=file.name, dry_run=dry_run, now=datetime.now(UTC))
+        with _unit_of_work() as uow:
+            report = import_members(uow.session, data, filename=file.name, dry_run=dry_run, now=uow.now)
     except ImportFileError as exc:
         raise click.ClickException(f"{file.name}: {exc.message}; nothing was imported") from exc
     click.echo("\n".join(report.lines()))

@@ -129,7 +129,7 @@ def send_code() -> tuple[str, int]:
                 limiter=runtime().limiter,
                 line_user=line_user,
                 phone_e164=phone,
-                now=now(),
+                now=uow.now,
             )
             verification_id = issued.verification.id
     except VerificationRefused as refused:
@@ -172,13 +172,13 @@ def verify() -> Response | tuple[str, int]:
                     verification_id=step["v"],
                     line_user=line_user,
                     code=request.form.get("code", ""),
-                    now=now(),
+                    now=uow.now,
                 )
             except VerificationRefused as refused:
                 # Committed on purpose: the wrong try counts against the code.
                 code_refused = refused
             else:
-                nonce = start_account_link(session, line_user, verification, now()).nonce
+                nonce = start_account_link(session, line_user, verification, uow.now).nonce
     except PageRefused as refusal:
         return refused_page(refusal)
     except AccountLinkRefused as refused:

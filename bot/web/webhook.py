@@ -10,9 +10,9 @@ from flask import Blueprint, current_app, request
 from linebot.v3.webhook import SignatureValidator
 from linebot.v3.webhooks import Event
 
-from bot.db import transaction
 from bot.runtime import Runtime
 from bot.services.messaging.inbox import MalformedWebhook, record_webhook
+from bot.uow import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def callback() -> tuple[str, int]:
         return "invalid signature", 400
     try:
         payload = json.loads(body)
-        with transaction(runtime.sessions) as session:
-            new_ids = record_webhook(session, payload, runtime.clock.now(), is_known_event)
+        with unit_of_work(runtime) as uow:
+            new_ids = record_webhook(uow.session, payload, uow.now, is_known_event)
     except (ValueError, MalformedWebhook) as exc:
         log.warning("signed webhook body refused: %s", exc)
         return "malformed webhook body", 400
