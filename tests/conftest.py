@@ -25,7 +25,8 @@ from bot.db import make_engine, make_session_factory
 from bot.queue import huey
 from bot.runtime import Runtime
 from bot.settings import Settings, normalise_database_url
-from models import Base
+from models import Base, Member
+from tests.factories import make_member
 from tests.limiter_clock import LimiterClock
 
 huey.immediate = True
@@ -164,3 +165,9 @@ def session(database_url: str) -> Iterator[Session]:
 
         yield session
     engine.dispose()
+
+
+@pytest.fixture
+def member(runtime: Runtime) -> Member:
+    """The default test member (tests.factories.make_member): M000001, 林怡君, +886912345678, regular, unbound."""
+    return make_member(runtime.sessions)

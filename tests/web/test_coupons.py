@@ -29,11 +29,6 @@ def shop(runtime) -> Shop:
     return open_shop(runtime.sessions)
 
 
-@pytest.fixture
-def member(runtime):
-    return make_member(runtime.sessions)
-
-
 def _redeem(runtime, shop: Shop, code: str, at=T0, **kwargs) -> Coupon:
     with transaction(runtime.sessions) as tx:
         options = {"store_id": shop.store_id, "staff_id": shop.clerk_id, "channel": "pos_api", "at": at, **kwargs}

@@ -23,11 +23,6 @@ def shop(runtime):
 
 
 @pytest.fixture
-def member(runtime):
-    return make_member(runtime.sessions)
-
-
-@pytest.fixture
 def coupon(runtime, member) -> Coupon:
     coupon, _ = give(runtime.sessions, member, make_template(runtime.sessions), "api", at=datetime.now(UTC))
     return coupon

@@ -31,11 +31,6 @@ def shop(runtime):
     return open_shop(runtime.sessions)
 
 
-@pytest.fixture
-def member(runtime):
-    return make_member(runtime.sessions)
-
-
 def buy(runtime, member: Member, amount: int, at: datetime = T0, purchase: Purchase | None = None) -> list[dict]:
     """A purchase of `amount` at `at`, stamped in its own unit of work (as the purchase API does); the progress."""
     purchase = purchase or make_purchase(runtime.sessions, member, amount, at)

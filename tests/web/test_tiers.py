@@ -14,7 +14,6 @@ from bot.services.rewards.purchases import PurchaseRequest, record_purchase
 from bot.services.rewards.refunds import RefundRequest, record_refund
 from bot.services.rewards.tiers import evaluate_tier, monthly_review, rolling_spend
 from models import Member, Store, TierChange
-from tests.factories import make_member
 
 TZ = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -27,11 +26,6 @@ def store_id(runtime) -> int:
         session.add(store)
         session.flush()
         return store.id
-
-
-@pytest.fixture
-def member(runtime) -> Member:
-    return make_member(runtime.sessions)
 
 
 def bought(runtime, store_id: int, member: Member, amount: int, at: datetime, transaction_id: str) -> dict:
