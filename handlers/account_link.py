@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from linebot.v3.messaging import Message, TextMessage
 from linebot.v3.webhooks import AccountLinkEvent
 
-from bot.chat.base import quick_menu
+from bot.chat.membership import account_link_refused, account_linked
 from bot.chat.refusals import refusal_text
-from bot.i18n import _
 from bot.services.membership.account_link import complete_account_link
 from bot.services.refusals import Refused
 from handlers.context import HandlerContext, Replies
@@ -28,17 +26,5 @@ def on_account_link(ctx: HandlerContext, event: AccountLinkEvent) -> Replies:
         member = complete_account_link(ctx.session, user_id, event.link.nonce, event.link.result, event_time(event))
     except Refused as refused:
         log.info("account link refused: %s", refused.reason)
-        return refused_message(ctx.language, refusal_text(refused, ctx.language))
-    return linked_message(ctx.language, member.member_number)
-
-
-def linked_message(language: str, member_number: str) -> list[Message]:
-    """The confirmation after LINE's dialog bound the shopper's membership."""
-    text = _("LINE 帳號已與會員綁定完成！會員編號：{number}", language, number=member_number)
-    return [TextMessage(text=text, quickReply=quick_menu(language))]
-
-
-def refused_message(language: str, why: str) -> list[Message]:
-    """Why the account link did not bind (`why`, in `language`), and what to do next."""
-    text = why + "\n" + _("如需協助，請輸入「綁定會員」重新開始，或洽門市人員。", language)
-    return [TextMessage(text=text)]
+        return account_link_refused(ctx.language, refusal_text(refused, ctx.language))
+    return account_linked(ctx.language, member.member_number)

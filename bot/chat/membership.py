@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from linebot.v3.messaging import Message, TemplateMessage
+from linebot.v3.messaging import Message, TemplateMessage, TextMessage
 
-from bot.chat.base import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button
+from bot.chat.base import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button, quick_menu
 from bot.i18n import _
 from bot.services.membership.members import MemberSummary
 
@@ -111,3 +111,15 @@ def confirm(language: str, text: str, yes_label: str, yes_data: str) -> list[Mes
             }
         )
     ]
+
+
+def account_linked(language: str, member_number: str) -> list[Message]:
+    """The confirmation after LINE's dialog bound the shopper's membership."""
+    text = _("LINE 帳號已與會員綁定完成！會員編號：{number}", language, number=member_number)
+    return [TextMessage(text=text, quickReply=quick_menu(language))]
+
+
+def account_link_refused(language: str, why: str) -> list[Message]:
+    """Why the account link did not bind (`why`, in `language`), and what to do next."""
+    text = why + "\n" + _("如需協助，請輸入「綁定會員」重新開始，或洽門市人員。", language)
+    return [TextMessage(text=text)]
