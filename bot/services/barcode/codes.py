@@ -48,6 +48,7 @@ class CurrentCode:
 
 
 def time_step(at: datetime) -> int:
+    """The number of the STEP_SECONDS step `at` falls in (RFC 6238 counts steps from the Unix epoch)."""
     return int(at.timestamp()) // STEP_SECONDS
 
 
