@@ -6,10 +6,9 @@ can type it when the image does not load.
 
 from __future__ import annotations
 
-from bot.chat.refusals import refusal_text
-
 from bot.chat import coupons as chat
 from bot.chat.base import text
+from bot.chat.refusals import refusal_text
 from bot.links import coupon_image_url
 from bot.services.membership import members
 from bot.services.refusals import Refused
