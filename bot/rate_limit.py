@@ -40,6 +40,9 @@ class LimitsRateLimiter:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LimitsRateLimiter:
+        """Redis when REDIS_URL is set (shared by every process); otherwise each process counts on its own."""
+        if not settings.redis_url and settings.app_env == "production":
+            log.warning("REDIS_URL is not set: rate limits are counted per process, not across the deployment")
         return cls(settings.redis_url or "memory://", secret_key=settings.secret_key)
 
     def storage_key(self, *key_parts: str) -> str:
@@ -51,15 +54,19 @@ class LimitsRateLimiter:
         try:
             return self._strategy.hit(_item(rule), self.storage_key(*key_parts))
         except Exception:
-            log.exception("rate limit %s not checked: the storage failed; letting the hit through", rule.name)
-            return True
+            log.exception(
+                "rate limit %s not checked: the storage failed (fail closed: %s)", rule.name, rule.fail_closed
+            )
+            return not rule.fail_closed
 
     def test(self, rule: Rule, *key_parts: str) -> bool:
         try:
             return self._strategy.test(_item(rule), self.storage_key(*key_parts))
         except Exception:
-            log.exception("rate limit %s not checked: the storage failed; letting the hit through", rule.name)
-            return True
+            log.exception(
+                "rate limit %s not checked: the storage failed (fail closed: %s)", rule.name, rule.fail_closed
+            )
+            return not rule.fail_closed
 
     def clear(self, rule: Rule, *key_parts: str) -> None:
         self._strategy.clear(_item(rule), self.storage_key(*key_parts))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 FACTS_KEY = "omo.facts"
 
@@ -70,17 +71,34 @@ class PointsExpiring(Fact):
 
 
 def record(session: Session, fact: Fact) -> None:
-    """Record a fact in the session's unit of work; the dispatcher sees it at commit."""
-    session.info.setdefault(FACTS_KEY, []).append(fact)
+    """Record a fact in the session's unit of work; the dispatcher sees it at commit. A fact recorded inside a
+    SAVEPOINT that is rolled back is forgotten with it."""
+    session.info.setdefault(FACTS_KEY, []).append((fact, session.get_nested_transaction()))
 
 
 def recorded(session: Session) -> list[Fact]:
     """The facts recorded so far in this session's transaction."""
-    facts: list[Fact] = session.info.get(FACTS_KEY, [])
-    return facts
+    return [fact for fact, _savepoint in session.info.get(FACTS_KEY, [])]
 
 
 def forget(session: Session) -> list[Fact]:
     """Take the recorded facts off the session (after dispatching them, or when the transaction rolled back)."""
-    facts: list[Fact] = session.info.pop(FACTS_KEY, [])
-    return facts
+    return [fact for fact, _savepoint in session.info.pop(FACTS_KEY, [])]
+
+
+def _inside(savepoint: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
+    """What a rolled-back SAVEPOINT did never happened: neither did the facts recorded inside it."""
+    if not previous_transaction.nested or FACTS_KEY not in session.info:
+        return
+    session.info[FACTS_KEY] = [
+        (fact, savepoint) for fact, savepoint in session.info[FACTS_KEY] if not _inside(savepoint, previous_transaction)
+    ]

@@ -20,6 +20,9 @@ class Rule:
     name: str
     amount: int
     per: int
+    # When the limiter's storage cannot be reached: refuse (True) where a hit costs money or guards a secret (SMS
+    # codes, bind codes), let it through (False) where refusing would only shut shoppers or tills out.
+    fail_closed: bool = False
 
     def __post_init__(self) -> None:
         if self.amount < 1 or self.per < 1:
@@ -39,12 +42,12 @@ _RATE = re.compile(r"(?P<amount>\d+)\s*(?:/|per)\s*(?P<multiple>\d+)?\s*(?P<unit
 
 # One-time SMS codes on the bind page (same figures as when they were counted in phone_verifications):
 # per phone, so nobody can flood one shopper's phone with texts (and run up the SMS bill) ...
-OTP_PER_PHONE = Rule("otp-phone", 5, 3600)
+OTP_PER_PHONE = Rule("otp-phone", 5, 3600, fail_closed=True)
 # ... and per LINE user, so one account cannot walk through many numbers looking for members.
-OTP_PER_LINE_USER = Rule("otp-line-user", 10, 3600)
+OTP_PER_LINE_USER = Rule("otp-line-user", 10, 3600, fail_closed=True)
 # Wrong counter bind codes typed in the chat, per LINE user: a 6-digit code cannot be guessed 5 tries at a time.
 # Only wrong (or used or expired) codes are counted; the fifth wrong one is already answered "too many".
-BIND_CODE_WRONG = Rule("bind-code-wrong", 5, 600)
+BIND_CODE_WRONG = Rule("bind-code-wrong", 5, 600, fail_closed=True)
 # Join page posts per LINE user: a shopper fixing typos needs a few, a script hammering the form needs many.
 JOIN_PER_LINE_USER = Rule("join-line-user", 10, 600)
 # Join page posts per client IP: looser, since a shop's Wi-Fi or a carrier's NAT puts many phones behind one address.

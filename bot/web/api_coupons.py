@@ -10,13 +10,12 @@ import logging
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from bot.barcode_images import code128_png
 from bot.links import LinkInvalid, read_link
-from bot.runtime import Runtime
 from bot.services.membership.members import find_by_number
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.coupons import (
@@ -30,7 +29,7 @@ from bot.services.rewards.coupons import (
 )
 from bot.services.staff.counter import find_active_staff
 from bot.uow import unit_of_work
-from bot.web import api_errors, api_input
+from bot.web import api_errors, api_input, runtime
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_input import count, json_object, required_text, text
 from models import Coupon, Member, Staff, Store
@@ -44,11 +43,6 @@ api_errors.install(bp)
 # A coupon image link works this long: a chat image LINE fetches again later still shows.
 IMAGE_MAX_AGE_SECONDS = 24 * 60 * 60
 COUPON_CODE = re.compile(r"^CP\d{12}$")
-
-
-def _runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions["runtime"]
-    return runtime
 
 
 def coupon_json(session: Session, coupon: Coupon) -> dict[str, Any]:
@@ -84,8 +78,8 @@ def redeem() -> ResponseReturnValue:
     member_number = text(body, "member_number", 32, required=False)
     transaction_id = text(body, "transaction_id", 100, required=False)
     spend = count(body, "spend", 0, required=False)
-    at = _runtime().clock.now()
-    with unit_of_work(_runtime(), now=at) as uow:
+    at = runtime().clock.now()
+    with unit_of_work(runtime(), now=at) as uow:
         session = uow.session
         store, staff = _store_and_staff(session, staff_code)
         member = find_by_number(session, member_number) if member_number else None
@@ -134,8 +128,8 @@ def _replayed(session: Session, refused: CouponRefused, code: str, store_id: int
 def undo() -> ResponseReturnValue:
     body = json_object(required=False)
     code, staff_code = required_text(body, "code", 32), api_input.staff_code(body, required=True)
-    at = _runtime().clock.now()
-    with unit_of_work(_runtime(), now=at) as uow:
+    at = runtime().clock.now()
+    with unit_of_work(runtime(), now=at) as uow:
         session = uow.session
         store, staff = _store_and_staff(session, staff_code)
         assert staff is not None
@@ -149,7 +143,7 @@ def undo() -> ResponseReturnValue:
 def member_coupons(member_number: str) -> ResponseReturnValue:
     if not member_number.isprintable():
         raise Refused(Reason.MEMBER_NOT_FOUND)
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(runtime()) as uow:
         session = uow.session
         member = find_by_number(session, member_number)
         if member is None:
@@ -163,7 +157,7 @@ def member_coupons(member_number: str) -> ResponseReturnValue:
 @images.get("/img/coupon/<token>.png")
 def coupon_image(token: str) -> Response:
     try:
-        payload = read_link(_runtime().settings, "coupon-image", token, max_age=IMAGE_MAX_AGE_SECONDS)
+        payload = read_link(runtime().settings, "coupon-image", token, max_age=IMAGE_MAX_AGE_SECONDS)
     except LinkInvalid:
         return Response(status=404)
     code = payload.get("c")

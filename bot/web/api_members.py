@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-from bot.runtime import Runtime
 from bot.services.barcode.scanning import INTENTS, scan
 from bot.services.membership.bind_codes import issue_bind_code
 from bot.services.membership.erasure import request_erasure
@@ -21,7 +20,7 @@ from bot.services.membership.members import find_by_number
 from bot.services.refusals import Reason, Refused
 from bot.services.staff.counter import MemberCard, find_active_staff, member_card, unbind_at_counter
 from bot.uow import unit_of_work
-from bot.web import api_errors
+from bot.web import api_errors, runtime
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_input import choice, json_object, required_text, staff_code
 from models import Member, Staff, Store
@@ -30,11 +29,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("api_members", __name__, url_prefix="/api/v1")
 api_errors.install(bp)
-
-
-def _runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions["runtime"]
-    return runtime
 
 
 def _card_json(card: MemberCard) -> dict[str, Any]:
@@ -64,7 +58,7 @@ def _lookup(session: Session, member_number: str, staff: str | None) -> tuple[St
 @bp.get("/members/<member_number>")
 @require_store_key()
 def get_member(member_number: str) -> ResponseReturnValue:
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(runtime()) as uow:
         session = uow.session
         member = find_by_number(session, member_number)
         if member is None:
@@ -76,7 +70,7 @@ def get_member(member_number: str) -> ResponseReturnValue:
 @require_store_key()
 def issue_code(member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=False)
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(runtime()) as uow:
         session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
         code = issue_bind_code(session, member, store=store, staff=staff, now=uow.now)
@@ -88,7 +82,7 @@ def issue_code(member_number: str) -> ResponseReturnValue:
 @require_store_key()
 def unbind_member(member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=True)
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(runtime()) as uow:
         session = uow.session
         _store, member, staff = _lookup(session, member_number, clerk)
         assert staff is not None
@@ -101,7 +95,7 @@ def unbind_member(member_number: str) -> ResponseReturnValue:
 @require_store_key()
 def erase_member(member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=False)
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(runtime()) as uow:
         session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
         erasure = request_erasure(
@@ -120,7 +114,7 @@ def scan_code() -> ResponseReturnValue:
     body = json_object(required=False)
     code, intent = required_text(body, "code", 64), choice(body, "intent", INTENTS, "lookup")
     clerk = staff_code(body, required=False)
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(runtime()) as uow:
         session = uow.session
         store = session.get(Store, current_store().id)
         assert store is not None

@@ -9,16 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-import bot.tasks  # noqa: F401  (imported now, not when answering: it sends what the services queue, after commit)
-from bot.runtime import Runtime
 from bot.services.refusals import Refused
 from bot.services.rewards.purchases import PurchaseRequest, PurchaseResult, record_purchase
 from bot.services.rewards.refunds import RefundRequest, record_refund
 from bot.uow import UnitOfWork, unit_of_work
-from bot.web import api_errors
+from bot.web import api_errors, runtime
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_errors import BadRequest
 from bot.web.api_input import choice, json_object, required_count, required_text, staff_code, text
@@ -29,11 +27,6 @@ api_errors.install(bp)
 MAX_AMOUNT = 10_000_000
 MAX_ITEMS = 200
 CHANNELS = ("pos", "online")
-
-
-def _runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions["runtime"]
-    return runtime
 
 
 def _items(body: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -70,13 +63,16 @@ def _purchase_request(body: dict[str, Any]) -> PurchaseRequest:
     )
 
 
-def _record(work: Callable[[UnitOfWork], PurchaseResult]) -> ResponseReturnValue:
-    """Run the service in one unit of work that commits even when it refuses (a refused scan stays logged), then
-    answer: 201 for a new record, 200 with `Idempotent-Replayed` for the stored answer to the same request."""
-    with unit_of_work(_runtime()) as uow:
+def _record(work: Callable[[UnitOfWork], PurchaseResult], *, keep_refused: bool) -> ResponseReturnValue:
+    """Run the service in one unit of work, then answer: 201 for a new record, 200 with `Idempotent-Replayed` for
+    the stored answer to the same request. With `keep_refused` the unit of work commits a refusal too (the purchase
+    service leaves only a refused scan's log entry behind); otherwise a refusal rolls everything back."""
+    with unit_of_work(runtime()) as uow:
         try:
             result: PurchaseResult | Refused = work(uow)
         except Refused as refused:
+            if not keep_refused:
+                raise
             result = refused
     if isinstance(result, Refused):
         raise result
@@ -91,8 +87,8 @@ def _record(work: Callable[[UnitOfWork], PurchaseResult]) -> ResponseReturnValue
 @require_store_key()
 def create_purchase() -> ResponseReturnValue:
     purchase = _purchase_request(json_object())
-    store_id, tz = current_store().id, _runtime().settings.tz
-    return _record(lambda uow: record_purchase(uow.session, store_id, purchase, at=uow.now, tz=tz))
+    store_id, tz = current_store().id, runtime().settings.tz
+    return _record(lambda uow: record_purchase(uow.session, store_id, purchase, at=uow.now, tz=tz), keep_refused=True)
 
 
 @bp.post("/refunds")
@@ -104,5 +100,5 @@ def create_refund() -> ResponseReturnValue:
         required_text(body, "refund_id", 100),
         required_count(body, "amount", 1, MAX_AMOUNT),
     )
-    store_id, tz = current_store().id, _runtime().settings.tz
-    return _record(lambda uow: record_refund(uow.session, store_id, refund, at=uow.now, tz=tz))
+    store_id, tz = current_store().id, runtime().settings.tz
+    return _record(lambda uow: record_refund(uow.session, store_id, refund, at=uow.now, tz=tz), keep_refused=False)

@@ -12,18 +12,16 @@ from dataclasses import asdict
 from datetime import datetime, tzinfo
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
-import bot.tasks  # noqa: F401  (sends the pushes of cards filled here once the transaction commits)
-from bot.runtime import Runtime
 from bot.services.barcode.scanning import scan
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.stamps import earlier_smart_stamp, smart_stamp
 from bot.services.staff.counter import find_active_staff, member_card
 from bot.uow import unit_of_work
-from bot.web import api_errors, api_input
+from bot.web import api_errors, api_input, runtime
 from bot.web.api_auth import current_store, require_store_key
 from models import Member, Staff, Store
 
@@ -39,11 +37,6 @@ STAMP_REFUSALS = (
     Reason.STAMP_CARD_UNAVAILABLE,
     Reason.COUPON_UNAVAILABLE,
 )
-
-
-def _runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions["runtime"]
-    return runtime
 
 
 def _answer(session: Session, member: Member, cards: list[dict[str, Any]], replayed: bool) -> dict[str, Any]:
@@ -91,7 +84,7 @@ def give_stamp() -> ResponseReturnValue:
     body = api_input.json_object()
     code, staff_code = api_input.required_text(body, "member_code", 64), api_input.staff_code(body, required=True)
     key = api_input.text(body, "idempotency_key", 100, required=False)
-    with unit_of_work(_runtime()) as uow:
+    with unit_of_work(runtime()) as uow:
         store = uow.session.get(Store, current_store().id)
         assert store is not None
         assert staff_code is not None

@@ -27,6 +27,7 @@ from bot.services.membership.verification import (
 from bot.settings import Settings
 from bot.sms import SmsBackend, SmsDeliveryError, verification_text
 from bot.uow import unit_of_work
+from bot.web import runtime
 from bot.web.pages import (
     FORM_EXPIRED,
     Notice,
@@ -39,7 +40,6 @@ from bot.web.pages import (
     refusal_status,
     refused_page,
     render,
-    runtime,
     shopper,
 )
 

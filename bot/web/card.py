@@ -23,7 +23,8 @@ from bot.services.membership.line_users import find_line_user
 from bot.services.membership.members import MemberSummary, member_of, summary
 from bot.settings import Settings
 from bot.uow import unit_of_work
-from bot.web.pages import PageRefused, notice, refused_page, runtime
+from bot.web import runtime
+from bot.web.pages import PageRefused, notice, refused_page
 
 IMAGE_MAX_AGE_SECONDS = 3 * 60
 CARD_MAX_AGE_SECONDS = 12 * 60 * 60

@@ -22,6 +22,7 @@ from bot.services.membership.phones import InvalidPhoneNumber, normalise_phone
 from bot.services.rate_limits import JOIN_PER_IP, JOIN_PER_LINE_USER
 from bot.services.refusals import Refused
 from bot.uow import unit_of_work
+from bot.web import runtime
 from bot.web.pages import (
     FORM_EXPIRED,
     Notice,
@@ -34,7 +35,6 @@ from bot.web.pages import (
     refusal_status,
     refused_page,
     render,
-    runtime,
     shopper,
 )
 

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from sqlalchemy.orm import Session
 
 from bot.i18n import _
 from bot.links import LinkInvalid, read_link
 from bot.refusal_texts import text_for
-from bot.runtime import Runtime
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.members import member_of
 from bot.services.refusals import Reason, Refused
+from bot.web import runtime
 from models import LineUser
 
 BACK_TO_LINE_URL = "https://line.me/R/"
@@ -75,11 +75,6 @@ class PageRefused(Exception):
     def because(cls, refused: Refused) -> PageRefused:
         """The dead end a service's refusal leads to."""
         return cls(refusal_status(refused), refusal_notice(refused))
-
-
-def runtime() -> Runtime:
-    found: Runtime = current_app.extensions["runtime"]
-    return found
 
 
 def now() -> datetime:

@@ -139,6 +139,16 @@ def test_an_unreachable_storage_lets_hits_through_and_logs(caplog):
     assert "storage failed" in caplog.text
 
 
+def test_an_unreachable_storage_refuses_the_hits_that_guard_sms_and_bind_codes(caplog):
+    from bot.services.rate_limits import BIND_CODE_WRONG, OTP_PER_LINE_USER, OTP_PER_PHONE
+
+    limiter = LimitsRateLimiter("redis://127.0.0.1:1/0", secret_key="x")
+
+    for rule in (OTP_PER_PHONE, OTP_PER_LINE_USER, BIND_CODE_WRONG):
+        assert not limiter.hit(rule, "U1") and not limiter.test(rule, "U1")
+    assert "storage failed" in caplog.text
+
+
 @pytest.mark.parametrize(
     ("text", "amount", "per"),
     [("600/minute", 600, 60), ("600 per minute", 600, 60), ("10/10 minutes", 10, 600), ("5 / hour", 5, 3600)],

@@ -3,6 +3,8 @@ commit, and a rolled-back unit of work leaves nothing behind."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -106,3 +108,23 @@ def test_the_unit_of_work_reads_the_clock_once(runtime, clock):
         started = uow.now
         clock.advance(minutes=5)
         assert uow.now == started
+
+
+def test_a_fact_recorded_in_a_savepoint_that_rolls_back_is_forgotten(platform, runtime, session, clock):
+    user = friend(platform, "林怡君")
+    member = make_member(runtime.sessions, bound_to=user)
+    handed_on = _collect(runtime)
+
+    with unit_of_work(runtime) as uow:
+        attempt = uow.session.begin_nested()
+        uow.record(facts.TierChanged(member.id, "regular", "gold", upgrade=True))
+        inner = uow.session.begin_nested()
+        uow.record(facts.TierChanged(member.id, "regular", "silver", upgrade=True))
+        inner.commit()
+        attempt.rollback()  # both facts were recorded inside the rolled-back savepoint
+        with uow.session.begin_nested():
+            uow.record(facts.PointsExpiring(member.id, 70, date(2026, 12, 31)))
+
+    pushes = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "push")).all()
+    assert [p.messages[0]["text"] for p in pushes] == ["你有 70 點將於 2026-12-31 到期"]
+    assert handed_on == [AfterCommit(outbox_ids=[pushes[0].id])]

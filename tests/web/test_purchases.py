@@ -296,3 +296,30 @@ def test_purchases_and_refunds_need_a_store_key(client, runtime, session):
 
     assert (bought.status_code, refunded.status_code) == (401, 401)
     assert (count(session, Purchase), count(session, ScanLog)) == (0, 0)
+
+
+def test_a_purchase_refused_while_earning_records_nothing_and_a_retry_is_recorded_whole(
+    client, runtime, shop, session, monkeypatch
+):
+    from bot.services.refusals import Reason, Refused
+    from bot.services.rewards import stamp_cards
+
+    member = make_member(runtime.sessions)
+    with transaction(runtime.sessions) as tx:
+        tx.add(StampCardTemplate(code="VISIT5", name="來店集點", rule="per_visit", stamps_to_fill=5, is_active=True))
+    code = code_of(runtime, member.id)
+
+    def no_card(*args, **kwargs):
+        raise Refused(Reason.STAMP_CARD_UNAVAILABLE)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stamp_cards, "new_card", no_card)
+        refused = client.post(
+            "/api/v1/purchases", json={"transaction_id": "T-1", "amount": 500, "member_code": code}, headers=shop.auth
+        )
+
+    assert refused.status_code == 503 and refused.get_json()["error"] == "stamp_unavailable"
+    assert (count(session, Purchase), count(session, PointEntry), count(session, StampCard)) == (0, 0, 0)
+    retried = buy(client, shop.auth, transaction_id="T-1", amount=500, member_code=code)
+    assert retried.status_code == 201
+    assert retried.get_json()["points_earned"] == 5 and retried.get_json()["stamps"][0]["stamps"] == 1

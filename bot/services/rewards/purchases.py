@@ -118,7 +118,8 @@ def record_purchase(
 
     Refused (`Refused`: `idempotency_conflict`, `channel_not_allowed`, `unknown_staff`, `member_not_found` or the
     scan's refusal) with nothing recorded but the refused scan's log entry: the caller's transaction should commit
-    on a refusal too, so that the scan log keeps it.
+    on a refusal too, so that the scan log keeps it. A refusal while earning (`stamp_card_unavailable`,
+    `coupon_unavailable`) rolls the whole purchase back, the spent code included.
     """
     request_hash = request.request_hash
     stored = find_purchase(session, store_id, request.transaction_id)
@@ -130,6 +131,7 @@ def record_purchase(
         raise Refused(Reason.CHANNEL_NOT_ALLOWED)
     staff = find_active_staff(session, store, request.staff_code) if request.staff_code else None
     attempt = session.begin_nested()
+    identified: Member | None = None
     try:
         identified = _identify(session, request, store_id, staff.id if staff else None, at)
         purchase = Purchase(
@@ -146,7 +148,12 @@ def record_purchase(
         )
         session.add(purchase)
         session.flush()
+        result = _earn(session, identified, purchase, at=at, tz=tz)
     except Refused:
+        if identified is not None:
+            # Refused while earning (a stamp card or reward could not be made): nothing of this purchase stays.
+            attempt.rollback()
+            raise
         # A code already spent may have been spent by this very request, sent twice at once: the winner has
         # committed by the time the code's row lock let us on, so its purchase answers.
         winner = find_purchase(session, store_id, request.transaction_id)
@@ -162,7 +169,7 @@ def record_purchase(
             raise
         return replay(winner.response, winner.request_hash, request_hash)
     attempt.commit()
-    return _earn(session, identified, purchase, at=at, tz=tz)
+    return result
 
 
 def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime, tz: tzinfo) -> PurchaseResult:
