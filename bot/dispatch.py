@@ -136,8 +136,7 @@ def dispatch(uow: UnitOfWork) -> None:
     session = uow.session
     for fact in facts.forget(session):
         if isinstance(fact, facts.MembershipChanged):
-            if fact.line_user_id not in uow.after_commit.menu_users:
-                uow.after_commit.menu_users.append(fact.line_user_id)
+            uow.after_commit.relink_menu(fact.line_user_id)
             continue
         renderer = RENDERERS.get(type(fact))
         said = renderer(session, uow.settings, fact) if renderer is not None else None

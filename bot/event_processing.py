@@ -78,10 +78,10 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None) -> None:
     )
     replies = handle(ctx, event)
     row.status = "done"
-    if row.line_user_id and row.line_user_id not in uow.after_commit.menu_users:
+    if row.line_user_id:
         # The user's rich menu is checked after each of their events (LINE is called only when it differs), so a
         # menu left wrong by a bind elsewhere is put right the next time they use the chat.
-        uow.after_commit.menu_users.append(row.line_user_id)
+        uow.after_commit.relink_menu(row.line_user_id)
     if not replies or not row.line_user_id:
         return
     payloads = [reply.to_dict() for reply in replies]

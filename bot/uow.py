@@ -37,6 +37,11 @@ class AfterCommit:
     def __bool__(self) -> bool:
         return bool(self.outbox_ids or self.menu_users)
 
+    def relink_menu(self, line_user_id: str) -> None:
+        """Check the LINE user's rich menu after the commit (once, however often it is asked)."""
+        if line_user_id not in self.menu_users:
+            self.menu_users.append(line_user_id)
+
 
 @dataclass
 class UnitOfWork:
