@@ -54,13 +54,13 @@ def recipient(session: Session, member_id: int) -> Recipient | None:
     return Recipient(member, line_user)
 
 
-# What a fact says: (the member told, the messages, a key when it is to be said once per key), or None.
-Said = tuple[Recipient, list[Message], str | None] | None
-Renderer = Callable[[Session, Settings, Any], Said]
-RENDERERS: dict[type[facts.Fact], Renderer] = {}
+# What a fact says to its member: the messages, and a key when it is to be said once per key; None: nothing.
+Said = tuple[list[Message], str | None] | None
+Renderer = Callable[[Session, Settings, Any, Recipient], Said]
+RENDERERS: dict[type[facts.MemberFact], Renderer] = {}
 
 
-def renders(fact_type: type[facts.Fact]) -> Callable[[Renderer], Renderer]:
+def renders(fact_type: type[facts.MemberFact]) -> Callable[[Renderer], Renderer]:
     def register(renderer: Renderer) -> Renderer:
         RENDERERS[fact_type] = renderer
         return renderer
@@ -69,66 +69,51 @@ def renders(fact_type: type[facts.Fact]) -> Callable[[Renderer], Renderer]:
 
 
 @renders(facts.MemberJoined)
-def _joined(session: Session, settings: Settings, fact: facts.MemberJoined) -> Said:
-    to = recipient(session, fact.member_id)
-    if to is None:
-        return None
+def _joined(session: Session, settings: Settings, fact: facts.MemberJoined, to: Recipient) -> Said:
     said = notices.welcome_member(to.language, settings.brand_name, to.member.member_number, fact.welcome_points)
-    return to, said, None
+    return said, None
 
 
 @renders(facts.StampCardFilled)
-def _card_filled(session: Session, settings: Settings, fact: facts.StampCardFilled) -> Said:
-    to = recipient(session, fact.member_id)
+def _card_filled(session: Session, settings: Settings, fact: facts.StampCardFilled, to: Recipient) -> Said:
     card = session.get(StampCard, fact.card_id)
-    if to is None or card is None:
+    if card is None:
         return None
-    template = session.get(StampCardTemplate, card.template_id)
-    assert template is not None
+    template = session.get_one(StampCardTemplate, card.template_id)
     coupon = session.get(Coupon, fact.reward_coupon_id) if fact.reward_coupon_id is not None else None
     view = view_of(session, card, template, settings.tz)
-    return to, stamp_chat.filled_card_messages(to.language, view, coupon), None
+    return stamp_chat.filled_card_messages(to.language, view, coupon), None
 
 
 @renders(facts.TierChanged)
-def _tier_changed(session: Session, settings: Settings, fact: facts.TierChanged) -> Said:
-    to = recipient(session, fact.member_id)
-    if to is None or not fact.upgrade:  # a downgrade is not announced
+def _tier_changed(session: Session, settings: Settings, fact: facts.TierChanged, to: Recipient) -> Said:
+    if not fact.upgrade:  # a downgrade is not announced
         return None
-    return to, notices.tier_upgraded(to.language, TIERS_BY_CODE[fact.to_tier].label), None
+    return notices.tier_upgraded(to.language, TIERS_BY_CODE[fact.to_tier].label), None
 
 
 @renders(facts.CouponIssued)
-def _coupon_issued(session: Session, settings: Settings, fact: facts.CouponIssued) -> Said:
+def _coupon_issued(session: Session, settings: Settings, fact: facts.CouponIssued, to: Recipient) -> Said:
     coupon = session.get(Coupon, fact.coupon_id)
     # Only a birthday coupon is announced on its own: a stamp card's reward comes with the filled card.
     if coupon is None or fact.source != "birthday":
         return None
-    to = recipient(session, coupon.member_id)
-    if to is None:
-        return None
-    said = coupon_chat.birthday_coupon(to.language, settings.tz, to.member.name, coupon, template_of(session, coupon))
-    return to, said, None
+    template = template_of(session, coupon)
+    return coupon_chat.birthday_coupon(to.language, settings.tz, to.member.name, coupon, template), None
 
 
 @renders(facts.CouponExpiring)
-def _coupon_expiring(session: Session, settings: Settings, fact: facts.CouponExpiring) -> Said:
+def _coupon_expiring(session: Session, settings: Settings, fact: facts.CouponExpiring, to: Recipient) -> Said:
     coupon = session.get(Coupon, fact.coupon_id)
     if coupon is None:
         return None
-    to = recipient(session, coupon.member_id)
-    if to is None:
-        return None
     said = coupon_chat.coupon_expiring(to.language, settings.tz, coupon, template_of(session, coupon))
-    return to, said, f"coupon-expiry:{coupon.id}:{coupon.code}"
+    return said, f"coupon-expiry:{coupon.id}:{coupon.code}"
 
 
 @renders(facts.PointsExpiring)
-def _points_expiring(session: Session, settings: Settings, fact: facts.PointsExpiring) -> Said:
-    to = recipient(session, fact.member_id)
-    if to is None:
-        return None
-    return to, notices.points_expiring(to.language, fact.points, fact.expires_on), None
+def _points_expiring(session: Session, settings: Settings, fact: facts.PointsExpiring, to: Recipient) -> Said:
+    return notices.points_expiring(to.language, fact.points, fact.expires_on), None
 
 
 def dispatch(uow: UnitOfWork) -> None:
@@ -138,11 +123,13 @@ def dispatch(uow: UnitOfWork) -> None:
         if isinstance(fact, facts.MembershipChanged):
             uow.after_commit.relink_menu(fact.line_user_id)
             continue
-        renderer = RENDERERS.get(type(fact))
-        said = renderer(session, uow.settings, fact) if renderer is not None else None
+        assert isinstance(fact, facts.MemberFact), fact
+        to = recipient(session, fact.member_id)
+        said = RENDERERS[type(fact)](session, uow.settings, fact, to) if to is not None else None
         if said is None:
             continue
-        to, messages, once_key = said
+        assert to is not None
+        messages, once_key = said
         payloads = [message.to_dict() for message in messages]
         if once_key is not None:
             outbound_id = outbox.queue_push_once(session, to.line_user.line_user_id, payloads, once_key)

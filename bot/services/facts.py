@@ -19,12 +19,18 @@ FACTS_KEY = "omo.facts"
 
 @dataclass(frozen=True)
 class Fact:
-    """Something that happened to a member that they may need to hear about."""
+    """Something that happened that someone may need to hear about."""
 
 
 @dataclass(frozen=True)
-class MemberJoined(Fact):
+class MemberFact(Fact):
+    """Something that happened to a member: the dispatcher tells them, when they can hear from the bot."""
+
     member_id: int
+
+
+@dataclass(frozen=True)
+class MemberJoined(MemberFact):
     welcome_points: int
 
 
@@ -36,36 +42,33 @@ class MembershipChanged(Fact):
 
 
 @dataclass(frozen=True)
-class StampCardFilled(Fact):
-    member_id: int
+class StampCardFilled(MemberFact):
     card_id: int
     reward_coupon_id: int | None
 
 
 @dataclass(frozen=True)
-class TierChanged(Fact):
-    member_id: int
+class TierChanged(MemberFact):
     from_tier: str
     to_tier: str
     upgrade: bool
 
 
 @dataclass(frozen=True)
-class CouponIssued(Fact):
+class CouponIssued(MemberFact):
     coupon_id: int
     source: str
 
 
 @dataclass(frozen=True)
-class CouponExpiring(Fact):
+class CouponExpiring(MemberFact):
     """An unused coupon's last day is near; said once per coupon (the outbox row is keyed by it)."""
 
     coupon_id: int
 
 
 @dataclass(frozen=True)
-class PointsExpiring(Fact):
-    member_id: int
+class PointsExpiring(MemberFact):
     points: int
     expires_on: date
 

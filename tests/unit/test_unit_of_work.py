@@ -98,9 +98,9 @@ def test_a_change_of_membership_relinks_the_rich_menu_after_the_commit(platform,
     assert handed_on == [AfterCommit(menu_users=[user])]
 
 
-def test_every_fact_has_a_renderer_or_changes_a_menu():
-    kinds = set(facts.Fact.__subclasses__())
-    assert kinds - set(RENDERERS) == {facts.MembershipChanged}
+def test_every_fact_about_a_member_has_a_renderer():
+    assert set(facts.MemberFact.__subclasses__()) == set(RENDERERS)
+    assert set(facts.Fact.__subclasses__()) == {facts.MemberFact, facts.MembershipChanged}
 
 
 def test_the_unit_of_work_reads_the_clock_once(runtime, clock):

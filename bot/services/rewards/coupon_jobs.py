@@ -66,7 +66,7 @@ def issue_birthday_coupons(session: Session, at: datetime, tz: tzinfo) -> int:
             continue
         if created:
             issued += 1
-            facts.record(session, facts.CouponIssued(coupon.id, source="birthday"))
+            facts.record(session, facts.CouponIssued(member.id, coupon.id, source="birthday"))
     return issued
 
 
@@ -101,6 +101,6 @@ def remind_expiring_coupons(session: Session, at: datetime, tz: tzinfo) -> int:
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if marked:
-            facts.record(session, facts.CouponExpiring(coupon.id))
+            facts.record(session, facts.CouponExpiring(coupon.member_id, coupon.id))
             reminded += 1
     return reminded
