@@ -46,6 +46,7 @@ TEXTS: dict[Reason, str] = {
     Reason.STORE_UNKNOWN: "查無門市代碼「{store_code}」",
     Reason.API_KEY_NAME_INVALID: "金鑰名稱必須是 1 到 100 個字",
     Reason.API_KEY_UNKNOWN: "查無編號 {key_id} 的 API 金鑰",
+    Reason.CODE_INVALID: "條碼無效，請會員重新開啟會員條碼",
     Reason.CODE_UNKNOWN: "查無此會員條碼",
     Reason.CODE_FORGED: "條碼無效",
     Reason.CODE_EXPIRED: "條碼已過期，請會員重新開啟會員條碼",

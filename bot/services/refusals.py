@@ -58,6 +58,9 @@ class Reason(StrEnum):
     API_KEY_NAME_INVALID = "api_key_name_invalid"
     API_KEY_UNKNOWN = "api_key_unknown"
     # The member barcode
+    # What the scanner is told for a code that leads to no member, whether its member id is unknown or its code
+    # forged: telling those apart would say which member ids exist. The scan log keeps which it was.
+    CODE_INVALID = "code_invalid"
     CODE_UNKNOWN = "code_unknown"
     CODE_FORGED = "code_forged"
     CODE_EXPIRED = "code_expired"

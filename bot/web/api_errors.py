@@ -34,8 +34,7 @@ STATUS: dict[Reason, int] = {
     Reason.NOT_BOUND: 409,
     Reason.ALREADY_ERASED: 409,
     # The member barcode
-    Reason.CODE_UNKNOWN: 404,
-    Reason.CODE_FORGED: 422,
+    Reason.CODE_INVALID: 422,
     Reason.CODE_EXPIRED: 422,
     Reason.CODE_USED: 409,
     Reason.MEMBER_NUMBER_LOOKUP_ONLY: 422,

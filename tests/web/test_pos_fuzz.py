@@ -60,7 +60,7 @@ def test_a_code_no_member_can_have_is_unknown_not_a_crash(client, runtime, store
         for code in (beyond_integer, not_ascii_digits)
     ]
 
-    assert [(a.status_code, a.get_json()["error"]) for a in answers] == [(404, "code_unknown")] * 2
+    assert [(a.status_code, a.get_json()["error"]) for a in answers] == [(422, "code_invalid")] * 2
 
 
 def test_text_with_a_nul_character_is_refused_not_a_crash(client, store_key):

@@ -164,7 +164,7 @@ def test_an_unknown_member_number_and_an_unknown_code_are_not_found(client, shop
     by_code = buy(client, shop.auth, transaction_id="T-1", amount=500, member_code="9" * 18)
 
     assert (by_number.status_code, by_number.get_json()["error"]) == (404, "member_not_found")
-    assert (by_code.status_code, by_code.get_json()["error"]) == (404, "code_unknown")
+    assert (by_code.status_code, by_code.get_json()["error"]) == (422, "code_invalid")
 
 
 @pytest.mark.parametrize(("tier", "amount", "points"), [("regular", 999, 9), ("silver", 1000, 12), ("gold", 1990, 29)])

@@ -156,7 +156,7 @@ def test_refusals_the_pos_can_act_on(client, runtime, shop):
     ] == [
         (409, "no_stamp_card"),
         (422, "member_number_lookup_only"),
-        (404, "code_unknown"),
+        (422, "code_invalid"),
         (422, "unknown_staff"),
         (400, "invalid_request"),
         (400, "invalid_request"),

@@ -28,6 +28,10 @@ LOGGED = {
 }
 
 
+# Refusals the scanner hears as one, `code_invalid`, so that a scan cannot tell which member ids exist.
+NOT_A_MEMBERS_CODE = frozenset({Reason.CODE_UNKNOWN, Reason.CODE_FORGED})
+
+
 @dataclass(frozen=True)
 class ScanOutcome:
     """The member found (None when refused), and the refusal when there was one."""
@@ -74,9 +78,11 @@ def scan(
         outcome = ScanOutcome(member=member, refusal=None, by_member_number=by_number)
         result, member_id = ("number_only" if by_number else "ok"), member.id
     except ScanRefused as refused:
-        outcome = ScanOutcome(member=None, refusal=refused)
         result, member_id = LOGGED[refused.reason], refused.member_id
         log.info("scan refused at store %s: %s", store_id, refused.reason)
+        if refused.reason in NOT_A_MEMBERS_CODE:
+            refused = ScanRefused(Reason.CODE_INVALID)
+        outcome = ScanOutcome(member=None, refusal=refused)
     session.add(
         ScanLog(store_id=store_id, staff_id=staff_id, member_id=member_id, intent=intent, result=result, created_at=at)
     )
