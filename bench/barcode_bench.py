@@ -32,7 +32,7 @@ from bot.services.barcode.codes import current_code
 from bot.services.membership import binding, members
 from bot.services.membership.line_users import record_follow
 from bot.services.staff.api_keys import create_api_key
-from bot.settings import Settings, normalise_database_url
+from bot.settings import TEST_RUNNER_FLAG, Settings, normalise_database_url
 from bot.web.card import card_url, image_path
 from models import Store
 
@@ -79,6 +79,7 @@ def prepare(database_url: str) -> tuple[Any, Runtime, str | None]:
     """The app on a migrated database, one member bound to LINE_USER, and a store key when there is a scan API."""
     upgrade_database(database_url)
     env = {"APP_ENV": "test", "DATABASE_URL": database_url, "PUBLIC_BASE_URL": "https://bench.example"}
+    env[TEST_RUNNER_FLAG] = "1"  # a harness, like the test suite: the development secrets are fine
     settings = Settings.from_env(env)
     runtime = Runtime.build(settings)
     app = create_app(settings, runtime)

@@ -25,6 +25,9 @@ REQUIRED_IN_PRODUCTION = (
     "PUBLIC_BASE_URL",
 )
 SMS_BACKENDS = ("dev", "http")
+# APP_ENV=test without a channel secret or a secret key runs the local LINE platform with the public development
+# secrets above: only the test suite (tests/conftest.py sets this to 1) may start so.
+TEST_RUNNER_FLAG = "OMO_TESTING"
 
 
 class ConfigurationError(RuntimeError):
@@ -81,6 +84,15 @@ class Settings:
             if missing:
                 raise ConfigurationError(
                     "Missing required environment variable(s) for production: " + ", ".join(missing)
+                )
+        if app_env == "test" and "1" not in (env.get(TEST_RUNNER_FLAG), os.environ.get(TEST_RUNNER_FLAG)):
+            missing = [name for name in ("LINE_CHANNEL_SECRET", "SECRET_KEY") if not env.get(name)]
+            if missing:
+                raise ConfigurationError(
+                    "APP_ENV=test outside the test suite needs "
+                    + ", ".join(missing)
+                    + f" (without them it would use the public development secrets; the test suite sets"
+                    f" {TEST_RUNNER_FLAG}=1); run the app locally with APP_ENV=development"
                 )
         public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
         # With no LINE channel configured outside production, the local LINE platform stands in for LINE.

@@ -24,12 +24,13 @@ from bot.clock import FixedClock
 from bot.db import make_engine, make_session_factory
 from bot.queue import huey
 from bot.runtime import Runtime
-from bot.settings import Settings, normalise_database_url
+from bot.settings import TEST_RUNNER_FLAG, Settings, normalise_database_url
 from models import Base, Member
 from tests.factories import make_member
 from tests.limiter_clock import LimiterClock
 
 huey.immediate = True
+os.environ[TEST_RUNNER_FLAG] = "1"  # APP_ENV=test may start without secrets here, and only here
 
 
 @pytest.fixture(scope="session")
