@@ -51,7 +51,7 @@ def callback() -> tuple[str, int]:
         payload = json.loads(body)
         with unit_of_work(runtime) as uow:
             new_ids = record_webhook(uow.session, payload, uow.now, is_known_event)
-    except (ValueError, MalformedWebhook) as exc:
+    except (ValueError, RecursionError, MalformedWebhook) as exc:  # RecursionError: JSON nested too deep
         log.warning("signed webhook body refused: %s", exc)
         return "malformed webhook body", 400
     from bot.tasks import process_webhook_event
