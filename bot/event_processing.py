@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.i18n import language_for
 from bot.line_client import LineDeliveryError, Profile
 from bot.runtime import Runtime
-from bot.services.membership.line_users import find_line_user
+from bot.services.membership.line_users import find_line_user, record_first_contact
 from bot.services.messaging import outbox
 from bot.uow import AfterCommit, UnitOfWork, left_to_the_caller, unit_of_work
 from handlers import HandlerContext, handle
@@ -25,29 +25,26 @@ log = logging.getLogger(__name__)
 MAX_EVENT_ATTEMPTS = 5
 
 
-def _pending_event(runtime: Runtime, inbox_id: int) -> tuple[str | None, dict[str, object]] | None:
+def _profile_to_record(runtime: Runtime, inbox_id: int) -> Profile | None:
+    """The LINE profile of a new friend, or of a user the bot has no record of, fetched before the transaction;
+    a profile is nice to have, never awaited (None when LINE does not give it)."""
     with runtime.sessions() as session:
         row = session.get(WebhookEvent, inbox_id)
-        if row is None or row.status != "pending":
+        if row is None or row.status != "pending" or not row.line_user_id or row.event_type == "unfollow":
             return None
-        return row.line_user_id, row.payload
-
-
-def _profile_of_new_friend(runtime: Runtime, inbox_id: int) -> Profile | None:
-    """A new friend's LINE profile, fetched before the transaction; a profile is nice to have, never awaited."""
-    pending = _pending_event(runtime, inbox_id)
-    if pending is None or pending[1].get("type") != "follow" or not pending[0]:
-        return None
+        if row.event_type != "follow" and find_line_user(session, row.line_user_id) is not None:
+            return None
+        line_user_id = row.line_user_id
     try:
-        return runtime.line.get_profile(pending[0])
+        return runtime.line.get_profile(line_user_id)
     except LineDeliveryError as exc:
-        log.warning("profile of a new friend unavailable: %s", exc)
+        log.warning("profile of a LINE user unavailable: %s", exc)
         return None
 
 
 def process_event(runtime: Runtime, inbox_id: int) -> AfterCommit:
     """Handle one inbox event exactly once; returns the replies (outbox ids) and menu changes to carry out now."""
-    profile = _profile_of_new_friend(runtime, inbox_id)
+    profile = _profile_to_record(runtime, inbox_id)
     try:
         with unit_of_work(runtime, after_commit=left_to_the_caller) as uow:
             _handle(uow, inbox_id, profile)
@@ -70,6 +67,15 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None) -> None:
         return
     event = Event.from_dict(row.payload)
     line_user = find_line_user(session, row.line_user_id) if row.line_user_id else None
+    if line_user is None and row.line_user_id and row.event_type not in ("follow", "unfollow"):
+        line_user = record_first_contact(
+            session,
+            row.line_user_id,
+            at=uow.now,
+            display_name=profile.display_name if profile else None,
+            picture_url=profile.picture_url if profile else None,
+            language=profile.language if profile else None,
+        )
     ctx = HandlerContext(
         uow=uow,
         line_user=line_user,

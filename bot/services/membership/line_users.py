@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import LineUser
@@ -41,6 +42,37 @@ def record_follow(
         user.language = language
     session.flush()
     return user, returning
+
+
+def record_first_contact(
+    session: Session,
+    line_user_id: str,
+    *,
+    at: datetime,
+    display_name: str | None = None,
+    picture_url: str | None = None,
+    language: str | None = None,
+) -> LineUser:
+    """The LINE user, stored now if the bot has no record of them (a friend from before the bot was deployed, or
+    whose follow was lost): LINE only sends their events while they are a friend."""
+    user = find_line_user(session, line_user_id)
+    if user is not None:
+        return user
+    try:
+        with session.begin_nested():
+            user = LineUser(
+                line_user_id=line_user_id,
+                followed_at=at,
+                display_name=display_name,
+                picture_url=picture_url,
+                language=language,
+            )
+            session.add(user)
+    except IntegrityError:  # the same user's other event stored them a moment ago
+        found = find_line_user(session, line_user_id)
+        assert found is not None
+        return found
+    return user
 
 
 def record_unfollow(session: Session, line_user_id: str, *, at: datetime) -> LineUser:
