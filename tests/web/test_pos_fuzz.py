@@ -18,6 +18,9 @@ from tests.pos import SPEC_PATH, open_shop
 pytestmark = pytest.mark.fuzz
 
 schema = schemathesis.openapi.from_path(SPEC_PATH)
+# Generated strings include NUL (Schemathesis' default, kept explicit here). Unpaired surrogates are left out by
+# Hypothesis' text strategies; tests/web/test_pos_unstorable_text.py sends them to every field, path and key.
+schema.config.generation.allow_x00 = True
 
 
 @pytest.fixture
