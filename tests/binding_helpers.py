@@ -19,6 +19,7 @@ from bot.links import bind_url
 from bot.runtime import Runtime
 from bot.services.membership.account_link import record_link_token
 from bot.services.membership.line_users import find_line_user
+from bot.sms import wait_for_background_sends
 from models import LineUser, Member
 from tests.helpers import texts
 
@@ -70,7 +71,9 @@ def bind_page_url(runtime: Runtime, user: str, *, issued_at: datetime | None = N
 
 
 def sms_codes(app: Any, phone: str) -> list[str]:
-    """The one-time codes the development SMS backend 'sent' to this phone, oldest first."""
+    """The one-time codes the development SMS backend 'sent' to this phone, oldest first (once the sender threads
+    have sent what they were given)."""
+    wait_for_background_sends()
     return [re.findall(r"\d{6}", text)[0] for to, text in app.extensions["sms"].messages() if to == phone]
 
 

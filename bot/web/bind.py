@@ -25,7 +25,7 @@ from bot.services.membership.verification import (
     verify_code,
 )
 from bot.settings import Settings
-from bot.sms import SmsBackend, SmsDeliveryError, verification_text
+from bot.sms import SmsBackend, send_in_background, verification_text
 from bot.uow import unit_of_work
 from bot.web import runtime
 from bot.web.pages import (
@@ -135,11 +135,11 @@ def send_code() -> tuple[str, int]:
     except VerificationRefused as refused:
         return _phone_form(page, {"phone": refusal_notice(refused)}, refusal_status(refused))
     if issued.code is not None:
-        try:
-            _sms().send(phone, verification_text(settings.brand_name, issued.code))
-        except SmsDeliveryError as exc:
-            # Answered like any other number (an error here would tell who is a member); the shopper can ask again.
-            log.error("one-time code %s not sent: %s", verification_id, exc)
+        # Sent after the answer, on a sender thread: the page takes as long for a member's phone as for any other,
+        # whatever the gateway does (a failure is logged there; the shopper can ask again).
+        send_in_background(
+            sms_backend(), phone, verification_text(settings.brand_name, issued.code), reference=verification_id
+        )
     step = sign_link(settings, CODE_STEP, {"u": page.line_user_id, "v": verification_id})
     return _code_form(page, step, mask_phone(phone), {})
 
@@ -204,7 +204,7 @@ def _open(token: str) -> BindPage:
     return BindPage(token, line_user_id, link_token)
 
 
-def _sms() -> SmsBackend:
+def sms_backend() -> SmsBackend:
     backend: SmsBackend = current_app.extensions["sms"]
     return backend
 

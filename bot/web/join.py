@@ -1,4 +1,10 @@
-"""GET/POST /members/join: a new shopper joins from LINE, and is bound to their LINE account at once."""
+"""GET/POST /members/join: a new shopper joins from LINE, and is bound to their LINE account at once.
+
+Two steps: the form (name, phone, birthday, consent) texts a code to the phone, and only the right code creates the
+member. Every valid phone gets the same answer at the same speed (the text goes out on a sender thread): a member's
+phone is told by SMS that it already is one, and its code links that membership through LINE's account-link dialog.
+The form's data waits for the code in a signed, expiring step token, never in anything the browser could alter.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,29 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, redirect, request
 from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
 
-from bot.links import bind_start_url
+from bot.line_client import LineDeliveryError
+from bot.links import sign_link
+from bot.services.membership.account_link import AccountLinkRefused
 from bot.services.membership.joining import (
     PRIVACY_VERSION,
     TERMS_VERSION,
     JoinForm,
     PhoneTaken,
-    join_with_line,
+    join_with_verified_phone,
+    link_instead,
 )
-from bot.services.membership.phones import InvalidPhoneNumber, normalise_phone
+from bot.services.membership.phones import InvalidPhoneNumber, mask_phone, normalise_phone
+from bot.services.membership.verification import VerificationRefused, request_code, verify_code
 from bot.services.rate_limits import JOIN_PER_IP, JOIN_PER_LINE_USER
 from bot.services.refusals import Refused
+from bot.sms import already_member_text, join_code_text, send_in_background
 from bot.uow import unit_of_work
 from bot.web import runtime
+from bot.web.bind import BIND_UNAVAILABLE, dialog_url, sms_backend
 from bot.web.pages import (
     FORM_EXPIRED,
     Notice,
@@ -44,12 +57,15 @@ bp = Blueprint("join", __name__, url_prefix="/members")
 
 NAME_MAX = 50
 EARLIEST_BIRTHDAY = date(1900, 1, 1)
+CODE_STEP = "join-code"
 
 NAME_NEEDED = "請填寫姓名（1 到 50 個字）"
 PHONE_INVALID = "請填寫正確的手機號碼，例如 0912-345-678"
 BIRTHDAY_INVALID = "生日請填寫過去的日期"
 CONSENT_NEEDED = "請閱讀並同意會員條款與隱私權政策"
 TOO_MANY_POSTS = "送出次數太多，請過幾分鐘再試"
+LINK_INVALID = "連結無效，請回到 LINE 重新開啟"
+CODE_SENT = "如果號碼正確，您會收到簡訊驗證碼"
 
 
 @bp.get("/join")
@@ -64,6 +80,7 @@ def join_page() -> tuple[str, int]:
 
 @bp.post("/join")
 def join() -> tuple[str, int]:
+    """Step 1: the form. Checked, it texts a code to the phone and asks for it; nothing is created yet."""
     token = request.form.get("t", "")
     limiter = runtime().limiter
     # Counted before anything is read or written, so a refused post changes nothing.
@@ -85,19 +102,104 @@ def join() -> tuple[str, int]:
     settings = runtime().settings
     try:
         with unit_of_work(runtime()) as uow:
-            line_user = shopper(uow.session, line_user_id)
-            member = join_with_line(uow.session, line_user, form, now=uow.now, welcome_points=settings.welcome_points)
+            issued = request_code(
+                uow.session,
+                secret_key=settings.secret_key,
+                limiter=limiter,
+                line_user=shopper(uow.session, line_user_id),
+                phone_e164=form.phone_e164,
+                now=uow.now,
+                members_only=False,
+            )
+            verification_id = issued.verification.id
     except PageRefused as refusal:
         return refused_page(refusal)
-    except PhoneTaken as taken:
-        return _form(token, {"form": refusal_notice(taken)}, 409, bind_page=_bind_page(line_user_id))
+    except VerificationRefused as refused:
+        return _form(token, {"phone": refusal_notice(refused)}, refusal_status(refused))
+    assert issued.code is not None  # every phone's code is texted on the join page
+    # The same answer, as fast, for any phone: the text (whichever it is) goes out after the answer.
+    text = already_member_text if issued.phone_is_members else join_code_text
+    send_in_background(
+        sms_backend(), form.phone_e164, text(settings.brand_name, issued.code), reference=verification_id
+    )
+    step = sign_link(settings, CODE_STEP, _step_payload(line_user_id, verification_id, form))
+    return _code_form(token, step, mask_phone(form.phone_e164), {})
+
+
+@bp.post("/join/verify")
+def verify() -> Response | tuple[str, int]:
+    """Step 2: the code. Right, and the member is created and bound; or, for a phone that already is a member's,
+    the shopper goes through LINE's account-link dialog to that membership."""
+    token, step_token = request.form.get("t", ""), request.form.get("v", "")
+    try:
+        line_user_id = _line_user(token)
+        step = read_page_link(CODE_STEP, step_token)
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    masked = str(request.form.get("masked", ""))[:20]
+    if not csrf_is_valid(request.form.get("csrf_token")):
+        return _code_form(token, step_token, masked, {"form": notice(FORM_EXPIRED)}, 400)
+    form = _form_of(step)
+    if step.get("u") != line_user_id or form is None or not isinstance(step.get("v"), int):
+        # A code step signed for another LINE user's page: refuse, without trying the code.
+        log.warning("a code step for another LINE user was posted to a join page")
+        return refused_page(PageRefused(403, notice(LINK_INVALID)))
+    verification_id: int = step["v"]
+    settings = runtime().settings
+    code_refused: VerificationRefused | None = None
+    member = None
+    try:
+        with unit_of_work(runtime()) as uow:
+            line_user = shopper(uow.session, line_user_id)
+            try:
+                verification = verify_code(
+                    uow.session,
+                    secret_key=settings.secret_key,
+                    verification_id=verification_id,
+                    line_user=line_user,
+                    code=request.form.get("code", ""),
+                    now=uow.now,
+                )
+            except VerificationRefused as refused:
+                # Committed on purpose: the wrong try counts against the code.
+                code_refused = refused
+            else:
+                member = join_with_verified_phone(
+                    uow.session, line_user, form, verification, now=uow.now, welcome_points=settings.welcome_points
+                )
+    except PageRefused as refusal:
+        return refused_page(refusal)
     except Refused as refused:
-        return _form(token, {"form": refusal_notice(refused)}, refusal_status(refused))
+        return _code_form(token, step_token, masked, {"form": refusal_notice(refused)}, refusal_status(refused))
     except IntegrityError:
         # A concurrent request took this phone, or bound this LINE user, a moment earlier.
         log.info("a join lost a race to a concurrent one")
-        return _form(token, {"form": refusal_notice(PhoneTaken())}, 409)
-    return render("members/join_done.html", member=member, welcome_points=settings.welcome_points)
+        return refused_page(PageRefused(409, refusal_notice(PhoneTaken())))
+    if code_refused is not None:
+        errors = {"code": refusal_notice(code_refused)}
+        return _code_form(token, step_token, masked, errors, refusal_status(code_refused))
+    if member is not None:
+        return render("members/join_done.html", member=member, welcome_points=settings.welcome_points)
+    return _link_instead(line_user_id, verification_id)
+
+
+def _link_instead(line_user_id: str, verification_id: int) -> Response | tuple[str, int]:
+    """The proven phone is a member's: on to LINE's account-link dialog for that membership. LINE is asked for
+    the link token with no transaction open."""
+    try:
+        link_token = runtime().line.issue_link_token(line_user_id)
+    except LineDeliveryError as exc:
+        log.warning("no link token for a member's phone proven on the join page: %s", exc)
+        return refused_page(PageRefused(503, notice(BIND_UNAVAILABLE)))
+    try:
+        with unit_of_work(runtime()) as uow:
+            line_user = shopper(uow.session, line_user_id)
+            nonce = link_instead(uow.session, line_user, verification_id, link_token, uow.now).nonce
+    except PageRefused as refusal:
+        return refused_page(refusal)
+    except AccountLinkRefused as refused:
+        return refused_page(PageRefused.because(refused))
+    return redirect(dialog_url(runtime().settings, link_token, nonce), code=302)
 
 
 def parse_join_form(data: Any, *, today: date) -> tuple[JoinForm | None, dict[str, Notice]]:
@@ -155,6 +257,28 @@ def _form(token: str, errors: dict[str, Notice], status: int = 200, **extra: Any
     )
 
 
-def _bind_page(line_user_id: str) -> str:
-    """A link to the bind page (LINE's account-link flow) for a shopper whose phone is already a member's."""
-    return bind_start_url(runtime().settings, line_user_id)
+def _step_payload(line_user_id: str, verification_id: int, form: JoinForm) -> dict[str, Any]:
+    birthday = form.birthday.isoformat() if form.birthday else None
+    return {
+        "u": line_user_id,
+        "v": verification_id,
+        "n": form.name,
+        "p": form.phone_e164,
+        "b": birthday,
+        "m": form.marketing_opt_in,
+    }
+
+
+def _form_of(step: dict[str, Any]) -> JoinForm | None:
+    """The checked form a signed step token carries (None if it carries no form)."""
+    name, phone, birthday, marketing = step.get("n"), step.get("p"), step.get("b"), step.get("m")
+    if not isinstance(name, str) or not isinstance(phone, str) or not isinstance(marketing, bool):
+        return None
+    if birthday is not None and not isinstance(birthday, str):
+        return None
+    return JoinForm(name, phone, date.fromisoformat(birthday) if birthday else None, marketing_opt_in=marketing)
+
+
+def _code_form(token: str, step: str, masked: str, errors: dict[str, Notice], status: int = 200) -> tuple[str, int]:
+    context: dict[str, Any] = {"token": token, "step": step, "masked": masked, "errors": errors}
+    return render("members/join_code.html", status, sent=notice(CODE_SENT), **context)

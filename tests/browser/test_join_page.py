@@ -1,4 +1,5 @@
-"""A shopper joins on their phone: the join page in a 390px-wide browser, filled in and sent."""
+"""A shopper joins on their phone: the join page in a 390px-wide browser, filled in, sent, and the texted code
+entered."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from sqlalchemy import select
 
 from bot.links import join_url
 from models import Member
-from tests.binding_helpers import friend
+from tests.binding_helpers import friend, sms_codes
 from tests.browser.conftest import save_screenshot
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_shopper_fills_the_join_page_on_a_phone_and_becomes_a_member(phone_page, platform, settings, session):
+def test_a_shopper_fills_the_join_page_on_a_phone_and_becomes_a_member(app, phone_page, platform, settings, session):
     user = friend(platform, "林怡君")
     page = phone_page
 
@@ -26,6 +27,12 @@ def test_a_shopper_fills_the_join_page_on_a_phone_and_becomes_a_member(phone_pag
     assert page.evaluate("document.documentElement.scrollWidth") <= 390, "nothing sticks out sideways"
     save_screenshot(page, "join-page")
     page.click("#join")
+
+    page.get_by_test_id("code-sent").wait_for()
+    assert session.scalars(select(Member)).first() is None, "nothing is created before the code"
+    (code,) = sms_codes(app, "+886912345678")
+    page.fill("#code", code)
+    page.click("#verify")
 
     page.get_by_test_id("joined").wait_for()
     number = page.get_by_test_id("member-number").inner_text()

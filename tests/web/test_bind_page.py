@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from bot.db import transaction
 from bot.links import bind_url
 from bot.services.membership.binding import unbind
-from bot.sms import SmsDeliveryError
+from bot.sms import SmsDeliveryError, wait_for_background_sends
 from models import AccountLinkNonce, Member, PhoneVerification
 from tests.binding_helpers import (
     Shopper,
@@ -48,6 +48,7 @@ def test_a_number_that_is_no_members_gets_the_same_answer_and_no_text(shopper, m
     for answer, page in ((member_answer, member_page), (stranger, shopper.page)):
         assert answer.status_code == 200
         assert "如果此號碼是會員，您會收到簡訊驗證碼" in page and 'id="code"' in page
+    wait_for_background_sends()
     assert [to for to, _text in app.extensions["sms"].messages()] == [PHONE]
     assert count(session, PhoneVerification) == 2, "both count towards the hourly limits"
 
@@ -212,6 +213,7 @@ def test_a_gateway_failure_is_logged_and_answered_like_any_number(shopper, membe
     app.extensions["sms"] = BrokenGateway()
 
     answer = shopper.ask_code()
+    wait_for_background_sends()
 
     assert answer.status_code == 200 and "如果此號碼是會員，您會收到簡訊驗證碼" in shopper.page
     assert "not sent" in caplog.text and "912345678" not in caplog.text

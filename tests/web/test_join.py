@@ -13,8 +13,7 @@ from bot.app import create_app
 from bot.links import join_url
 from bot.services.membership.joining import PRIVACY_VERSION, TERMS_VERSION
 from models import BindingAudit, Consent, LineUser, Member, OutboundMessage, PointEntry
-from tests.binding_helpers import field, friend, link, path_of, text_of
-from tests.factories import make_member
+from tests.binding_helpers import field, friend, path_of, sms_codes, text_of
 from tests.helpers import count, texts
 
 GOOD = {"name": "林怡君", "phone": "0912-345-678", "birthday": "1990-03-14", "consent": "yes"}
@@ -27,8 +26,29 @@ def open_join_page(client, settings, user):
 
 
 def submit(client, page, **fields):
+    """Step 1: the form; answered with the code step."""
     form = {"t": field(page, "t"), "csrf_token": field(page, "csrf_token"), **fields}
     return client.post("/members/join", data=form)
+
+
+def enter(client, page, code, step=None):
+    """Step 2: the code typed on the code step's page."""
+    form = {
+        "t": field(page, "t"),
+        "v": step or field(page, "v"),
+        "masked": field(page, "masked", default=""),
+        "csrf_token": field(page, "csrf_token"),
+        "code": code,
+    }
+    return client.post("/members/join/verify", data=form)
+
+
+def join(app, client, page, **fields):
+    """Both steps: the form, then the code texted to its phone."""
+    asked = submit(client, page, **fields)
+    assert asked.status_code == 200, text_of(asked)
+    phone = "+886" + "".join(ch for ch in fields["phone"] if ch.isdigit()).removeprefix("886").removeprefix("0")
+    return enter(client, text_of(asked), sms_codes(app, phone)[-1])
 
 
 def rows(session):
@@ -47,11 +67,19 @@ def test_the_join_page_asks_for_name_phone_birthday_and_consent_in_both_language
     assert 'name="viewport" content="width=device-width' in page
 
 
-def test_a_new_shopper_joins_and_is_bound_to_their_line_account_in_one_step(client, platform, settings, session):
+def test_a_new_shopper_proves_their_phone_joins_and_is_bound_to_their_line_account(
+    app, client, platform, settings, session
+):
     user = friend(platform)
     seen = len(platform.bot_messages(user))
 
-    done = submit(client, open_join_page(client, settings, user), **GOOD, marketing="yes")
+    asked = submit(client, open_join_page(client, settings, user), **GOOD, marketing="yes")
+    assert asked.status_code == 200 and count(session, Member) == 0, "nothing is created before the code"
+    assert "如果號碼正確，您會收到簡訊驗證碼（+886*****5678）" in text_of(asked)
+    (code,) = sms_codes(app, "+886912345678")
+    ((_to, sms),) = app.extensions["sms"].messages()
+    assert sms == f"【OMO 烘焙坊】您的加入會員驗證碼為 {code}，5 分鐘內有效。請勿提供給他人。"
+    done = enter(client, text_of(asked), code)
 
     assert done.status_code == 200
     assert "加入完成" in text_of(done) and "https://line.me/R/" in text_of(done)
@@ -78,11 +106,11 @@ def test_a_new_shopper_joins_and_is_bound_to_their_line_account_in_one_step(clie
     assert count(session, PointEntry) == 0, "no welcome reward unless WELCOME_POINTS says so"
 
 
-def test_an_english_speaking_shopper_gets_the_welcome_in_english(client, platform, settings, session):
+def test_an_english_speaking_shopper_gets_the_welcome_in_english(app, client, platform, settings, session):
     user = friend(platform, "Amy", language="en")
     seen = len(platform.bot_messages(user))
 
-    submit(client, open_join_page(client, settings, user), **GOOD)
+    join(app, client, open_join_page(client, settings, user), **GOOD)
 
     number = session.scalars(select(Member.member_number)).one()
     assert texts(platform.bot_messages(user)[seen:]) == [
@@ -92,11 +120,12 @@ def test_an_english_speaking_shopper_gets_the_welcome_in_english(client, platfor
 
 def test_welcome_points_are_given_once_when_the_brand_sets_them(settings, runtime, platform, session):
     generous = replace(settings, welcome_points=50)
-    client = create_app(generous, replace(runtime, settings=generous)).test_client()
+    generous_app = create_app(generous, replace(runtime, settings=generous))
+    client = generous_app.test_client()
     user = friend(platform)
     seen = len(platform.bot_messages(user))
 
-    done = submit(client, open_join_page(client, settings, user), **GOOD)
+    done = join(generous_app, client, open_join_page(client, settings, user), **GOOD)
 
     member = session.scalars(select(Member)).one()
     entry = session.scalars(select(PointEntry)).one()
@@ -113,10 +142,10 @@ def test_welcome_points_are_given_once_when_the_brand_sets_them(settings, runtim
 
 
 @pytest.mark.parametrize("typed", ["0912-345-678", "+886 912 345 678", "0912345678", "(09) 1234-5678"])
-def test_a_phone_number_is_accepted_however_it_is_typed(client, platform, settings, session, typed):
+def test_a_phone_number_is_accepted_however_it_is_typed(app, client, platform, settings, session, typed):
     user = friend(platform)
 
-    done = submit(client, open_join_page(client, settings, user), **{**GOOD, "phone": typed})
+    done = join(app, client, open_join_page(client, settings, user), **{**GOOD, "phone": typed})
 
     assert done.status_code == 200
     assert session.scalars(select(Member.phone_e164)).one() == "+886912345678"
@@ -148,26 +177,10 @@ def test_each_bad_input_shows_the_form_again_with_the_reason_and_changes_nothing
     assert rows(session) == before
 
 
-def test_a_phone_that_already_belongs_to_a_member_is_offered_the_bind_page_instead(
-    client, platform, settings, runtime, session
-):
-    make_member(runtime.sessions, phone="+886912345678")
-    user = friend(platform)
-    before = rows(session)
-
-    answer = submit(client, open_join_page(client, settings, user), **GOOD)
-
-    assert answer.status_code == 409
-    assert "這個手機號碼已經是會員，請改用「綁定既有會員」" in text_of(answer)
-    assert rows(session) == before
-    bind_page = client.get(path_of(link(text_of(answer), "bind-instead")), follow_redirects=True)
-    assert bind_page.status_code == 200 and "綁定既有會員" in text_of(bind_page)
-
-
-def test_a_line_user_who_is_already_a_member_is_told_so_and_nothing_changes(client, platform, settings, session):
+def test_a_line_user_who_is_already_a_member_is_told_so_and_nothing_changes(app, client, platform, settings, session):
     user = friend(platform)
     page = open_join_page(client, settings, user)
-    submit(client, page, **GOOD)
+    join(app, client, page, **GOOD)
     before = rows(session)
 
     reopened = client.get(path_of(join_url(settings, user)))

@@ -1,4 +1,8 @@
-"""Joining from LINE: a new member, bound to the LINE user, with their consent and an optional welcome reward."""
+"""Joining from LINE: a new member, bound to the LINE user, with their consent and an optional welcome reward.
+
+The join page has the phone proven first (an SMS code, `verification.request_code(members_only=False)`): only then
+`join_with_verified_phone` creates the member, or, when the proven phone is already a member's, `link_instead` starts
+LINE's account-link flow for that membership (its holder has just shown they own it)."""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from bot.services import facts
+from bot.services.membership.account_link import AccountLinkRefused, record_link_token, start_account_link
 from bot.services.membership.binding import bind
 from bot.services.membership.members import create_member, find_by_phone, member_of
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
-from models import Consent, LineUser, Member
+from models import AccountLinkNonce, Consent, LineUser, Member, PhoneVerification
 
 # The versions of the terms and the privacy notice the join page shows; change them with the texts.
 TERMS_VERSION = "2026-01"
@@ -79,3 +84,42 @@ def join_with_line(
     session.flush()
     facts.record(session, facts.MemberJoined(member.id, welcome_points))
     return member
+
+
+def join_with_verified_phone(
+    session: Session,
+    line_user: LineUser,
+    form: JoinForm,
+    verification: PhoneVerification,
+    *,
+    now: datetime,
+    welcome_points: int = 0,
+) -> Member | None:
+    """After the join page's code was verified: the new member (`join_with_line`), or None when the phone is
+    already a member's, whose membership the caller then links with `link_instead`.
+
+    Refused (`phone_not_verified`) unless `verification` is verified, for this LINE user and the form's phone.
+    """
+    if (
+        verification.verified_at is None
+        or verification.line_user_id != line_user.id
+        or verification.phone_e164 != form.phone_e164
+    ):
+        raise Refused(Reason.PHONE_NOT_VERIFIED)
+    if member_of(session, line_user) is not None:
+        raise Refused(Reason.ALREADY_JOINED)
+    if find_by_phone(session, form.phone_e164) is not None:
+        return None
+    return join_with_line(session, line_user, form, now=now, welcome_points=welcome_points)
+
+
+def link_instead(
+    session: Session, line_user: LineUser, verification_id: int, link_token: str, now: datetime
+) -> AccountLinkNonce:
+    """The phone proven on the join page is a member's: record LINE's link token and make the nonce that sends
+    the shopper through LINE's account-link dialog to that membership (as the bind page does after its code)."""
+    record_link_token(session, line_user, link_token, now)
+    verification = session.get(PhoneVerification, verification_id)
+    if verification is None:
+        raise AccountLinkRefused(Reason.PHONE_NOT_VERIFIED)
+    return start_account_link(session, line_user, verification, now)

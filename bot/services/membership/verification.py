@@ -37,10 +37,12 @@ class VerificationRefused(Refused):
 
 @dataclass(frozen=True)
 class IssuedCode:
-    """A code request's outcome: the stored verification, and the code to text only when the phone is a member's."""
+    """A code request's outcome: the stored verification, the code to text (None when it is for members only and
+    the phone is no member's), and whether the phone is a member's (which text to send; never shown to the asker)."""
 
     verification: PhoneVerification
     code: str | None
+    phone_is_members: bool
 
 
 def hash_code(secret_key: str, code: str) -> str:
@@ -61,11 +63,13 @@ def request_code(
     line_user: LineUser,
     phone_e164: str,
     now: datetime,
+    members_only: bool = True,
 ) -> IssuedCode:
     """Issue a code for a phone, within the hourly limits; the caller texts `code` when it is not None.
 
-    A phone that is no member's gets a verification row too (whose code nobody learns), so that the page
-    behaves the same for any number and cannot be used to find out who is a member. A refused request is not
+    With `members_only` (the bind page), a phone that is no member's gets a verification row too (whose code
+    nobody learns), so that the page behaves the same for any number and cannot be used to find out who is a
+    member. Without it (the join page) every phone's code is given to be texted. A refused request is not
     counted against either limit.
     """
     _within_limits(limiter, line_user, phone_e164)
@@ -94,7 +98,7 @@ def request_code(
     session.flush()
     is_member = find_by_phone(session, phone_e164) is not None
     log.info("code %s issued for %s (member: %s)", verification.id, mask_phone(phone_e164), is_member)
-    return IssuedCode(verification, code if is_member else None)
+    return IssuedCode(verification, code if is_member or not members_only else None, is_member)
 
 
 def verify_code(
