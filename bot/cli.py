@@ -103,17 +103,30 @@ def api_keys() -> None:
 @api_keys.command("create")
 @click.option("--store", "store_code", required=True, help="the store's code, e.g. TPE01")
 @click.option("--name", required=True, help="what the key is for, e.g. 'POS 1'")
-def api_keys_create(store_code: str, name: str) -> None:
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["scan", "coupons", "members"]),
+    help="what the key may do (repeat for more): scan (scans, purchases, refunds, stamps), coupons (list, redeem, "
+    "undo), members (bind codes, unbind, erase). Default: scan and coupons",
+)
+def api_keys_create(store_code: str, name: str, scopes: tuple[str, ...]) -> None:
     """Create a key for a store and print it: it is shown this once, only its SHA-256 is kept."""
     from bot.refusal_texts import text_for
-    from bot.services.staff.api_keys import ApiKeyError, create_api_key
+    from bot.services.staff.api_keys import DEFAULT_SCOPES, ApiKeyError, create_api_key
 
     try:
         with _unit_of_work() as uow:
-            api_key, raw_key = create_api_key(uow.session, store_code=store_code, name=name, now=uow.now)
+            api_key, raw_key = create_api_key(
+                uow.session, store_code=store_code, name=name, now=uow.now, scopes=scopes or DEFAULT_SCOPES
+            )
     except ApiKeyError as exc:
         raise click.ClickException(text_for(exc, "en")) from exc
-    click.echo(f"API key {api_key.id} for store {store_code} ({api_key.name}); copy it now, it is not shown again:")
+    click.echo(
+        f"API key {api_key.id} for store {store_code} ({api_key.name}, scopes: {api_key.scopes}); copy it now, "
+        "it is not shown again:"
+    )
     click.echo(raw_key)
 
 

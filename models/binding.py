@@ -100,6 +100,9 @@ class ApiKey(TimestampMixin, Base):
     store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the key may do, space-separated: scan (scans, purchases, refunds, stamps), coupons (list, redeem, undo),
+    # members (bind codes, unbind, erase). bot/services/staff/api_keys.py reads and writes it.
+    scopes: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
 
 

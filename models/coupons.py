@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import false as sql_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -32,6 +33,8 @@ class CouponTemplate(TimestampMixin, Base):
     # Cached count of coupons issued, so the total limit holds under concurrency (CHECK below).
     issued_count: Mapped[int] = mapped_column(default=0)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # A coupon is redeemed with its member at the till (their scanned member code), unless this says otherwise.
+    redeemable_without_member: Mapped[bool] = mapped_column(default=False, server_default=sql_false())
 
     __table_args__ = (
         CheckConstraint("kind IN ('amount_off', 'percent_off', 'free_item', 'bogo')", name="kind_known"),

@@ -56,6 +56,9 @@ class ErasureRequest(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
+    # Where and by whom a request made at a counter (the POS API) was taken; none for the chat's own.
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     completed_at: Mapped[datetime | None]
 
 

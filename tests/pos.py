@@ -16,8 +16,9 @@ from referencing.jsonschema import DRAFT202012
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.services.staff.api_keys import create_api_key
-from models import LineUser, Staff, Store
+from bot.services.barcode import codes as barcode
+from bot.services.staff.api_keys import SCOPES, create_api_key
+from models import LineUser, Member, Staff, Store
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "openapi" / "pos-api.yaml"
 SPEC_URI = "urn:omo:pos-api"
@@ -25,7 +26,9 @@ SPEC_URI = "urn:omo:pos-api"
 
 @dataclass(frozen=True)
 class Shop:
-    """Two stores: TPE01 (clerks C001 and C002, the latter gone) with a key, and KHH01 (clerk K001)."""
+    """Two stores: TPE01 (clerks C001 and C002, the latter gone) with a key, and KHH01 (clerk K001).
+
+    The key has every scope unless `open_shop(..., scopes=…)` said otherwise."""
 
     store_id: int
     other_store_id: int
@@ -37,7 +40,7 @@ class Shop:
         return {"Authorization": f"Bearer {self.key}"}
 
 
-def open_shop(sessions: sessionmaker[Session]) -> Shop:
+def open_shop(sessions: sessionmaker[Session], scopes: tuple[str, ...] = SCOPES) -> Shop:
     with transaction(sessions) as session:
         store = Store(code="TPE01", name="台北信義店")
         other = Store(code="KHH01", name="高雄巨蛋店")
@@ -52,8 +55,21 @@ def open_shop(sessions: sessionmaker[Session]) -> Shop:
             ]
         )
         session.flush()
-        _, key = create_api_key(session, store_code="TPE01", name="POS 1", now=datetime.now(UTC))
+        _, key = create_api_key(session, store_code="TPE01", name="POS 1", now=datetime.now(UTC), scopes=scopes)
         return Shop(store_id=store.id, other_store_id=other.id, clerk_id=clerk.id, key=key)
+
+
+def make_key(sessions: sessionmaker[Session], scopes: tuple[str, ...], store_code: str = "TPE01") -> dict[str, str]:
+    """Another key for a store, with these scopes: the Authorization header that sends it."""
+    with transaction(sessions) as session:
+        _, key = create_api_key(session, store_code=store_code, name="POS x", now=datetime.now(UTC), scopes=scopes)
+    return {"Authorization": f"Bearer {key}"}
+
+
+def member_code(sessions: sessionmaker[Session], member_id: int, at: datetime | None = None) -> str:
+    """The member's rotating barcode as the till scans it now (or at `at`)."""
+    with transaction(sessions) as session:
+        return barcode.current_code(session, session.get_one(Member, member_id), at or datetime.now(UTC)).code
 
 
 def make_line_user(sessions: sessionmaker[Session], name: str = "阿明") -> LineUser:

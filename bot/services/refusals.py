@@ -57,6 +57,8 @@ class Reason(StrEnum):
     STORE_UNKNOWN = "store_unknown"
     API_KEY_NAME_INVALID = "api_key_name_invalid"
     API_KEY_UNKNOWN = "api_key_unknown"
+    API_KEY_SCOPES_INVALID = "api_key_scopes_invalid"
+    SCOPE_MISSING = "scope_missing"
     # The member barcode
     # What the scanner is told for a code that leads to no member, whether its member id is unknown or its code
     # forged: telling those apart would say which member ids exist. The scan log keeps which it was.
@@ -90,6 +92,7 @@ class Reason(StrEnum):
     COUPON_VOIDED = "voided"
     COUPON_USED = "used"
     COUPON_FOREIGN = "foreign"
+    COUPON_MEMBER_REQUIRED = "member_required"
     COUPON_MIN_SPEND = "min_spend"
     COUPON_NOT_REDEEMED = "not_redeemed"
     COUPON_UNDO_WINDOW_PASSED = "undo_window_passed"

@@ -13,7 +13,8 @@ from werkzeug.wrappers import Response
 
 from bot.db import transaction
 from bot.runtime import Runtime
-from bot.services.staff.api_keys import store_for_key
+from bot.services.refusals import Reason, Refused
+from bot.services.staff.api_keys import SCOPES, live_key
 from models import Store
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,15 @@ def _bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
-def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
-    """Let the view run only with a live store key; the key's store is then `current_store()`.
+def require_store_key(*, scope: str) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Let the view run only with a live store key that has `scope`; the key's store is then `current_store()`.
 
     A missing, unknown or revoked key gets 401 and the view never runs, so nothing is changed. So does a key over
-    its rate (Settings.pos_rate_limit, counted per key): 429 with Retry-After.
+    its rate (Settings.pos_rate_limit, counted per key): 429 with Retry-After. A key without `scope` is refused
+    (`Refused(Reason.SCOPE_MISSING)`, 403 `scope_missing` through the blueprint's api_errors) before the view runs.
     """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}")
 
     def decorator(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
         @functools.wraps(view)
@@ -78,8 +82,8 @@ def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable
             runtime: Runtime = current_app.extensions["runtime"]
             raw_key = _bearer_token(request.headers.get("Authorization"))
             with transaction(runtime.sessions) as session:
-                store = store_for_key(session, raw_key)
-            if store is None:
+                key = live_key(session, raw_key)
+            if key is None:
                 log.warning("POS API request refused: %s key (%s)", "no" if raw_key is None else "bad", request.path)
                 response, status = api_error(
                     401,
@@ -89,6 +93,7 @@ def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable
                 )
                 response.headers["WWW-Authenticate"] = 'Bearer realm="omo-pos"'
                 return response, status
+            store = key.store
             rule = runtime.settings.pos_rate_limit
             assert raw_key is not None  # a store was found by it
             if not runtime.limiter.hit(rule, raw_key):
@@ -96,6 +101,11 @@ def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable
                 response, status = api_error(429, "rate_limited", RATE_LIMITED_MESSAGE, RATE_LIMITED_MESSAGE_EN)
                 response.headers["Retry-After"] = str(max(1, runtime.limiter.retry_after(rule, raw_key)))
                 return response, status
+            if scope not in key.scopes:
+                log.warning(
+                    "POS API request refused: store %s key without scope %s (%s)", store.id, scope, request.path
+                )
+                raise Refused(Reason.SCOPE_MISSING, scope=scope)
             g.api_store = store
             if _unreadable_body():
                 return api_error(400, "invalid_request", "資料格式不正確", "The JSON is nested too deep or holds NUL.")
@@ -107,6 +117,6 @@ def require_store_key() -> Callable[[Callable[P, ResponseReturnValue]], Callable
 
 
 def current_store() -> Store:
-    """The store whose key authorised this request (inside a view under `require_store_key()`)."""
+    """The store whose key authorised this request (inside a view under `require_store_key(scope=…)`)."""
     store: Store = g.api_store
     return store

@@ -1,4 +1,5 @@
-"""Coupons in the POS API (/api/v1, store key required): redeem a coupon at the till, undo it within 15 minutes,
+"""Coupons in the POS API (/api/v1, a store key with the `coupons` scope): redeem a coupon at the till with its
+member present (their scanned member code; the member number for the online shop's key), undo it within 15 minutes,
 list a member's usable coupons. Also the signed, expiring Code 128 image of a coupon the chat shows.
 
 openapi/pos-api.yaml describes the API; tests check the answers against it.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.barcode_images import code128_png
 from bot.links import LinkInvalid, read_link
+from bot.services.barcode.scanning import scan
 from bot.services.membership.members import find_by_number
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.coupons import (
@@ -27,10 +30,12 @@ from bot.services.rewards.coupons import (
     undo_redemption,
     usable_coupons,
 )
+from bot.services.staff.api_keys import SCOPE_COUPONS
 from bot.services.staff.counter import find_active_staff
 from bot.uow import unit_of_work
 from bot.web import api_errors, api_input, runtime
 from bot.web.api_auth import current_store, require_store_key
+from bot.web.api_errors import BadRequest
 from bot.web.api_input import count, json_object, required_text, text
 from models import Coupon, Member, Staff, Store
 
@@ -70,39 +75,77 @@ def _store_and_staff(session: Session, staff_code: str | None) -> tuple[Store, S
 
 
 @bp.post("/coupons/redeem")
-@require_store_key()
+@require_store_key(scope=SCOPE_COUPONS)
 def redeem() -> ResponseReturnValue:
     body = json_object(required=False)
     code = required_text(body, "code", 32)
     staff_code = api_input.staff_code(body, required=False)
+    member_code = text(body, "member_code", 64, required=False)
     member_number = text(body, "member_number", 32, required=False)
+    if member_code is not None and member_number is not None:
+        raise BadRequest("請提供 member_code（掃描的會員條碼）或 member_number 其中之一")
     transaction_id = text(body, "transaction_id", 100, required=False)
     spend = count(body, "spend", 0, required=False)
     at = runtime().clock.now()
     with unit_of_work(runtime(), now=at) as uow:
         session = uow.session
         store, staff = _store_and_staff(session, staff_code)
-        member = find_by_number(session, member_number) if member_number else None
-        if member_number and member is None:
-            raise Refused(Reason.MEMBER_NOT_FOUND)
-        try:
-            coupon = redeem_coupon(
-                session,
-                code,
-                store_id=store.id,
-                staff_id=staff.id if staff else None,
-                channel="pos_api",
-                at=at,
-                member_id=member.id if member else None,
-                spend=spend,
-                transaction_id=transaction_id,
-            )
-        except CouponRefused as refused:
-            coupon = _replayed(session, refused, code, store.id, transaction_id)
-        assert coupon.redeemed_at is not None
-        answer = {"coupon": coupon_json(session, coupon), "redeemed_at": coupon.redeemed_at.isoformat()}
+        member = _member_at_till(session, store, staff, member_code, member_number, at)
+        if isinstance(member, Refused):
+            scan_refused = member  # answered after the commit: the scan log keeps the refused scan
+        else:
+            scan_refused = None
+            try:
+                coupon = redeem_coupon(
+                    session,
+                    code,
+                    store_id=store.id,
+                    staff_id=staff.id if staff else None,
+                    channel="pos_api",
+                    at=at,
+                    member_id=member.id if member else None,
+                    spend=spend,
+                    transaction_id=transaction_id,
+                )
+            except CouponRefused as refused:
+                coupon = _replayed(session, refused, code, store.id, transaction_id)
+            assert coupon.redeemed_at is not None
+            answer = {"coupon": coupon_json(session, coupon), "redeemed_at": coupon.redeemed_at.isoformat()}
+    if scan_refused is not None:
+        raise scan_refused
     log.info("coupon redeemed at store %s", store.code)
     return jsonify(answer)
+
+
+def _member_at_till(
+    session: Session,
+    store: Store,
+    staff: Staff | None,
+    member_code: str | None,
+    member_number: str | None,
+    at: datetime,
+) -> Member | Refused | None:
+    """The member redeeming: the rotating member code scanned at the till (looked up, not spent, so the same scan
+    still earns the purchase's points), or, for the online shop's key only, the member number. None when neither
+    was sent; a refused scan is returned (to raise once its log entry is committed)."""
+    if member_number is not None:
+        if not store.is_online:
+            raise Refused(Reason.MEMBER_NUMBER_LOOKUP_ONLY)
+        member = find_by_number(session, member_number)
+        if member is None or member.erased_at is not None:
+            raise Refused(Reason.MEMBER_NOT_FOUND)
+        return member
+    if member_code is None:
+        return None
+    outcome = scan(
+        session, member_code, intent="lookup", store_id=store.id, staff_id=staff.id if staff else None, at=at
+    )
+    if outcome.refusal is not None:
+        return outcome.refusal
+    if outcome.by_member_number:
+        return Refused(Reason.MEMBER_NUMBER_LOOKUP_ONLY)
+    assert outcome.member is not None
+    return outcome.member
 
 
 def _replayed(session: Session, refused: CouponRefused, code: str, store_id: int, transaction_id: str | None) -> Coupon:
@@ -124,7 +167,7 @@ def _replayed(session: Session, refused: CouponRefused, code: str, store_id: int
 
 
 @bp.post("/coupons/undo")
-@require_store_key()
+@require_store_key(scope=SCOPE_COUPONS)
 def undo() -> ResponseReturnValue:
     body = json_object(required=False)
     code, staff_code = required_text(body, "code", 32), api_input.staff_code(body, required=True)
@@ -139,7 +182,7 @@ def undo() -> ResponseReturnValue:
 
 
 @bp.get("/members/<member_number>/coupons")
-@require_store_key()
+@require_store_key(scope=SCOPE_COUPONS)
 def member_coupons(member_number: str) -> ResponseReturnValue:
     if not member_number.isprintable():
         raise Refused(Reason.MEMBER_NOT_FOUND)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 STATUS: dict[Reason, int] = {
     Reason.MEMBER_NOT_FOUND: 404,
     Reason.UNKNOWN_STAFF: 422,
+    Reason.SCOPE_MISSING: 403,
     # Members at the counter
     Reason.MEMBER_ERASED_CANNOT_BIND: 409,
     Reason.MEMBER_ALREADY_BOUND: 409,
@@ -58,6 +59,7 @@ STATUS: dict[Reason, int] = {
     Reason.COUPON_NOT_YET_VALID: 422,
     Reason.COUPON_EXPIRED: 422,
     Reason.COUPON_FOREIGN: 422,
+    Reason.COUPON_MEMBER_REQUIRED: 422,
     Reason.COUPON_MIN_SPEND: 422,
 }
 # Where the API has always answered one word for several reasons (the message tells them apart).

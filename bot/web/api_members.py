@@ -1,5 +1,5 @@
-"""The POS API (/api/v1, store key required): scan a member code, look a member up, issue a bind code, unbind at
-the counter, erase.
+"""The POS API (/api/v1, store key required): scan a member code, look a member up (scope `scan`); issue a bind
+code, unbind at the counter, erase (scope `members`, and a clerk of the key's store for each).
 
 openapi/pos-api.yaml describes these endpoints; tests check the answers against it.
 """
@@ -18,6 +18,7 @@ from bot.services.membership.bind_codes import issue_bind_code
 from bot.services.membership.erasure import request_erasure
 from bot.services.membership.members import find_by_number
 from bot.services.refusals import Reason, Refused
+from bot.services.staff.api_keys import SCOPE_MEMBERS, SCOPE_SCAN
 from bot.services.staff.counter import MemberCard, find_active_staff, member_card, unbind_at_counter
 from bot.uow import unit_of_work
 from bot.web import api_errors, runtime
@@ -56,7 +57,7 @@ def _lookup(session: Session, member_number: str, staff: str | None) -> tuple[St
 
 
 @bp.get("/members/<member_number>")
-@require_store_key()
+@require_store_key(scope=SCOPE_SCAN)
 def get_member(member_number: str) -> ResponseReturnValue:
     with unit_of_work(runtime()) as uow:
         session = uow.session
@@ -67,19 +68,20 @@ def get_member(member_number: str) -> ResponseReturnValue:
 
 
 @bp.post("/members/<member_number>/bind-codes")
-@require_store_key()
+@require_store_key(scope=SCOPE_MEMBERS)
 def issue_code(member_number: str) -> ResponseReturnValue:
-    clerk = staff_code(json_object(required=False), required=False)
+    clerk = staff_code(json_object(required=False), required=True)
     with unit_of_work(runtime()) as uow:
         session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
+        assert staff is not None
         code = issue_bind_code(session, member, store=store, staff=staff, now=uow.now)
     log.info("bind code issued for member %s at store %s", member_number, store.code)
     return jsonify({"code": code.code, "expires_at": code.expires_at.isoformat()}), 201
 
 
 @bp.post("/members/<member_number>/unbind")
-@require_store_key()
+@require_store_key(scope=SCOPE_MEMBERS)
 def unbind_member(member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=True)
     with unit_of_work(runtime()) as uow:
@@ -92,15 +94,14 @@ def unbind_member(member_number: str) -> ResponseReturnValue:
 
 
 @bp.post("/members/<member_number>/erase")
-@require_store_key()
+@require_store_key(scope=SCOPE_MEMBERS)
 def erase_member(member_number: str) -> ResponseReturnValue:
-    clerk = staff_code(json_object(required=False), required=False)
+    clerk = staff_code(json_object(required=False), required=True)
     with unit_of_work(runtime()) as uow:
         session = uow.session
         store, member, staff = _lookup(session, member_number, clerk)
-        erasure = request_erasure(
-            session, member, "api", uow.now, staff_id=staff.id if staff else None, store_id=store.id
-        )
+        assert staff is not None
+        erasure = request_erasure(session, member, "api", uow.now, staff_id=staff.id, store_id=store.id)
         card = member_card(session, member)
     assert erasure.completed_at is not None
     return jsonify(
@@ -109,7 +110,7 @@ def erase_member(member_number: str) -> ResponseReturnValue:
 
 
 @bp.post("/scan")
-@require_store_key()
+@require_store_key(scope=SCOPE_SCAN)
 def scan_code() -> ResponseReturnValue:
     body = json_object(required=False)
     code, intent = required_text(body, "code", 64), choice(body, "intent", INTENTS, "lookup")

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from bot.services.refusals import Refused
 from bot.services.rewards.purchases import PurchaseRequest, PurchaseResult, record_purchase
 from bot.services.rewards.refunds import RefundRequest, record_refund
+from bot.services.staff.api_keys import SCOPE_SCAN
 from bot.uow import UnitOfWork, unit_of_work
 from bot.web import api_errors, runtime
 from bot.web.api_auth import current_store, require_store_key
@@ -84,7 +85,7 @@ def _record(work: Callable[[UnitOfWork], PurchaseResult], *, keep_refused: bool)
 
 
 @bp.post("/purchases")
-@require_store_key()
+@require_store_key(scope=SCOPE_SCAN)
 def create_purchase() -> ResponseReturnValue:
     purchase = _purchase_request(json_object())
     store_id, tz = current_store().id, runtime().settings.tz
@@ -92,7 +93,7 @@ def create_purchase() -> ResponseReturnValue:
 
 
 @bp.post("/refunds")
-@require_store_key()
+@require_store_key(scope=SCOPE_SCAN)
 def create_refund() -> ResponseReturnValue:
     body = json_object()
     refund = RefundRequest(

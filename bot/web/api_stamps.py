@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.services.barcode.scanning import scan
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.stamps import earlier_smart_stamp, smart_stamp
+from bot.services.staff.api_keys import SCOPE_SCAN
 from bot.services.staff.counter import find_active_staff, member_card
 from bot.uow import unit_of_work
 from bot.web import api_errors, api_input, runtime
@@ -78,7 +79,7 @@ def _stamp(
 
 
 @bp.post("/stamps")
-@require_store_key()
+@require_store_key(scope=SCOPE_SCAN)
 def give_stamp() -> ResponseReturnValue:
     """The smart stamp: spend the scanned member code and stamp every per-visit card once."""
     body = api_input.json_object()

@@ -27,6 +27,10 @@ def shop(runtime):
 
 
 def issue(client, shop, number="M000001", **body):
+    """Ask for a bind code, by clerk C001 unless `body` says otherwise (`staff_code=None`: no clerk at all)."""
+    body = {"staff_code": "C001", **body}
+    if body["staff_code"] is None:
+        del body["staff_code"]
     response = client.post(f"/api/v1/members/{number}/bind-codes", json=body or None, headers=shop.auth)
     assert_matches_openapi(response, BIND_CODES, "post")
     return response
@@ -79,14 +83,24 @@ def test_a_code_typed_with_full_width_digits_or_spaces_still_works(client, runti
     assert redeem(runtime, typed, line_user) == "M000001"
 
 
-def test_a_code_without_a_clerk_is_audited_with_the_store_only(client, runtime, session, shop):
+@pytest.mark.parametrize("body", [{"staff_code": None}, {"staff_code": ""}], ids=["no-clerk", "empty-clerk"])
+def test_no_code_is_issued_without_a_clerk(client, runtime, session, shop, body):
+    make_member(runtime.sessions)
+
+    response = issue(client, shop, **body)
+
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_request"
+    assert count(session, BindCode) == 0
+
+
+def test_a_code_is_audited_with_the_clerk_and_the_store(client, runtime, session, shop):
     make_member(runtime.sessions)
     line_user = make_line_user(runtime.sessions)
 
     redeem(runtime, issue(client, shop).get_json()["code"], line_user)
 
     audit = session.scalars(select(BindingAudit)).one()
-    assert (audit.staff_id, audit.store_id) == (None, shop.store_id)
+    assert (audit.staff_id, audit.store_id) == (shop.clerk_id, shop.store_id)
 
 
 def test_no_code_is_issued_for_a_member_already_bound_to_a_line_account(client, runtime, session, shop):

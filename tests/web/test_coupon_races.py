@@ -47,7 +47,9 @@ def one_coupon(runtime):
 def _redeemer(shop, coupon):
     def work(tx: Session, i: int, _all_have_read) -> str:
         at = T0 + timedelta(seconds=1)
-        redeem_coupon(tx, coupon.code, store_id=shop.store_id, staff_id=None, channel="pos_api", at=at)
+        redeem_coupon(
+            tx, coupon.code, store_id=shop.store_id, staff_id=None, channel="pos_api", at=at, member_id=coupon.member_id
+        )
         return "redeemed"
 
     return work

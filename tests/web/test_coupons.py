@@ -13,6 +13,7 @@ from bot.services.refusals import Reason
 from bot.services.rewards.coupons import (
     UNDO_WINDOW,
     CouponRefused,
+    find_coupon,
     redeem_coupon,
     undo_redemption,
     usable_coupons,
@@ -30,8 +31,17 @@ def shop(runtime) -> Shop:
 
 
 def _redeem(runtime, shop: Shop, code: str, at=T0, **kwargs) -> Coupon:
+    """Redeem with the coupon's own member at the till, unless `member_id=` says otherwise."""
     with transaction(runtime.sessions) as tx:
-        options = {"store_id": shop.store_id, "staff_id": shop.clerk_id, "channel": "pos_api", "at": at, **kwargs}
+        coupon = find_coupon(tx, code)
+        options = {
+            "store_id": shop.store_id,
+            "staff_id": shop.clerk_id,
+            "channel": "pos_api",
+            "at": at,
+            "member_id": coupon.member_id if coupon else None,
+            **kwargs,
+        }
         return redeem_coupon(tx, code, **options)
 
 

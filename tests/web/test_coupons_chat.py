@@ -77,7 +77,9 @@ def test_a_coupon_that_is_used_or_someone_elses_shows_no_barcode(platform, runti
     theirs, _ = give(runtime.sessions, other, template, "b")
     shop = open_shop(runtime.sessions)
     with transaction(runtime.sessions) as tx:
-        redeem_coupon(tx, used.code, store_id=shop.store_id, staff_id=None, channel="clerk_scan", at=T0)
+        redeem_coupon(
+            tx, used.code, store_id=shop.store_id, staff_id=None, channel="clerk_scan", at=T0, member_id=member.id
+        )
 
     answers = [
         texts(_new_messages(platform, user, lambda code=code: platform.postback(user, f"action=coupon&code={code}")))

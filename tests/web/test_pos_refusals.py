@@ -65,7 +65,7 @@ def test_a_bind_code_for_an_erased_member_is_refused_with_the_reason_in_the_mess
     with transaction(runtime.sessions) as session:
         session.get_one(Member, member.id).erased_at = datetime.now(UTC)
 
-    response = client.post("/api/v1/members/M000001/bind-codes", json={}, headers=shop.auth)
+    response = client.post("/api/v1/members/M000001/bind-codes", json={"staff_code": "C001"}, headers=shop.auth)
 
     assert (response.status_code, response.get_json()["error"]) == (409, "cannot_issue_code")
     assert response.get_json()["message"] == "此會員資料已刪除，無法綁定"

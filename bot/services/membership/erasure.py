@@ -25,11 +25,14 @@ def request_erasure(
 ) -> ErasureRequest:
     """Erase a member's personal data now and record the request as completed; returns the request.
 
-    The LINE account is unbound (audited on `channel`), name, phone and birthday are cleared and `erased_at` set,
-    and codes sent to the phone are deleted. The member number and the points ledger are kept. A member already
-    erased is refused (`already_erased`) and nothing new is recorded.
+    The request records the store and the clerk that took it: both are required on the "api" channel (a counter),
+    neither is known in the chat. The LINE account is unbound (audited on `channel`), name, phone and birthday are
+    cleared and `erased_at` set, and codes sent to the phone are deleted. The member number and the points ledger
+    are kept. A member already erased is refused (`already_erased`) and nothing new is recorded.
     """
     assert channel in ERASURE_CHANNELS, channel
+    if channel == "api" and (store_id is None or staff_id is None):
+        raise ValueError("an erasure taken at a counter names its store and clerk")
     # Lock the member so that two requests at once erase (and record) once.
     session.refresh(member, with_for_update=True)
     if member.erased_at is not None:
@@ -42,7 +45,9 @@ def request_erasure(
     member.phone_e164 = None
     member.birthday = None
     member.erased_at = now
-    request = ErasureRequest(member_id=member.id, channel=channel, completed_at=now, created_at=now)
+    request = ErasureRequest(
+        member_id=member.id, channel=channel, store_id=store_id, staff_id=staff_id, completed_at=now, created_at=now
+    )
     session.add(request)
     session.flush()
     return request

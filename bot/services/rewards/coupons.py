@@ -151,27 +151,31 @@ def redeem_coupon(
     staff_id: int | None,
     channel: str,
     at: datetime,
-    member_id: int | None = None,
+    member_id: int | None,
     spend: int | None = None,
     transaction_id: str | None = None,
 ) -> Coupon:
-    """Use a coupon once, at a store: of any number of concurrent attempts on one coupon exactly one succeeds.
+    """Use a coupon once, at a store, with its member at the till (`member_id`, identified by the caller): of any
+    number of concurrent attempts on one coupon exactly one succeeds.
 
-    Refused (`CouponRefused`, nothing changed) with reason `unknown`, `voided`, `used`, `not_yet_valid`, `expired`,
-    `foreign` (`member_id` given and not the coupon's member) or `min_spend` (`spend` given and below the
-    template's minimum). `channel` is "clerk_scan" or "pos_api".
+    Refused (`CouponRefused`, nothing changed) with reason `unknown`, `member_required` (no member at the till,
+    `member_id` None, and the template does not allow that), `foreign` (`member_id` not the coupon's member),
+    `voided`, `used`, `not_yet_valid`, `expired` or `min_spend` (`spend` given and below the template's minimum).
+    `channel` is "clerk_scan" or "pos_api".
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
     coupon = find_coupon(session, code)
     if coupon is None:
         raise CouponRefused(Reason.COUPON_UNKNOWN)
+    template = template_of(session, coupon)
+    if member_id is None and not template.redeemable_without_member:
+        raise CouponRefused(Reason.COUPON_MEMBER_REQUIRED)
     if member_id is not None and coupon.member_id != member_id:
         raise CouponRefused(Reason.COUPON_FOREIGN)
     reason = why_not_usable(coupon, at)
     if reason is not None:
         raise CouponRefused(reason)
-    template = template_of(session, coupon)
     if spend is not None and spend < template.min_spend:
         raise CouponRefused(Reason.COUPON_MIN_SPEND, min_spend=f"{template.min_spend:,}")
     try:
