@@ -9,6 +9,7 @@ from bot.log_redaction import configure_logging
 from bot.runtime import Runtime, set_runtime
 from bot.settings import Settings
 from bot.sms import build_sms_backend
+from bot.web.request_ids import install as install_request_ids
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
@@ -18,10 +19,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = settings or Settings.from_env()
     runtime = runtime or Runtime.build(settings)
     set_runtime(runtime)
-    configure_logging()
+    configure_logging(settings)
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
+    install_request_ids(app)  # first, so every later hook and log line has the request's id
     app.extensions["runtime"] = runtime
     app.extensions["sms"] = build_sms_backend(settings)
     if settings.trusted_proxy_hops:

@@ -81,8 +81,7 @@ def worker(workers: int) -> None:
 
     # A short poll interval keeps replies quick on the SQLite queue; Redis blocks on its list instead.
     config = ConsumerConfig(workers=workers, worker_type="thread", periodic=True, max_delay=0.5)
-    config.setup_logger()
-    configure_logging()
+    configure_logging(Settings.from_env())  # huey's own log format would skip the masking: not set up
     huey.create_consumer(**config.values).run()
 
 

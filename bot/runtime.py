@@ -31,7 +31,8 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, *, line_backoff: float = 0.5) -> Runtime:
-        engine = make_engine(settings.database_url)
+        # Production logs never show a statement's parameters (phones, birthdays) in a database error.
+        engine = make_engine(settings.database_url, hide_parameters=settings.app_env == "production")
         return cls(
             settings=settings,
             engine=engine,
