@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import save_screenshot
 
@@ -49,4 +50,5 @@ def test_blocking_the_bot_disables_typing(page, base_url, app):
 
     page.click("#block")
 
-    page.wait_for_function("document.querySelector('#message-input').disabled === true")
+    # A locator, not wait_for_function: the page's CSP forbids the eval its string predicate is polled with.
+    expect(page.locator("#message-input")).to_be_disabled()
