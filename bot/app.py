@@ -10,6 +10,7 @@ from bot.runtime import Runtime, set_runtime
 from bot.settings import Settings
 from bot.sms import build_sms_backend
 from bot.web.request_ids import install as install_request_ids
+from bot.web.security_headers import install as install_security_headers
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
@@ -24,6 +25,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     install_request_ids(app)  # first, so every later hook and log line has the request's id
+    install_security_headers(app, settings)
     app.extensions["runtime"] = runtime
     app.extensions["sms"] = build_sms_backend(settings)
     if settings.trusted_proxy_hops:
