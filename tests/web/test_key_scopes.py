@@ -100,6 +100,6 @@ def test_the_cli_gives_scan_and_coupons_unless_told_and_members_only_when_asked(
 
     assert plain.exit_code == 0 and admin.exit_code == 0, plain.output + admin.output
     assert "scopes: scan coupons" in plain.output and "scopes: members" in admin.output
-    scopes = dict(session.execute(select(ApiKey.name, ApiKey.scopes)).tuples().all())
+    scopes = dict(session.execute(select(ApiKey.name, ApiKey.scopes)).all())
     assert (scopes["till"], scopes["desk"]) == ("scan coupons", "members")
     assert wrong.exit_code != 0 and "x" not in scopes
