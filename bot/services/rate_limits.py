@@ -40,9 +40,11 @@ class Rule:
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"(?P<amount>\d+)\s*(?:/|per)\s*(?P<multiple>\d+)?\s*(?P<unit>second|minute|hour|day)s?", re.ASCII)
 
-# One-time SMS codes on the bind page (same figures as when they were counted in phone_verifications):
-# per phone, so nobody can flood one shopper's phone with texts (and run up the SMS bill) ...
-OTP_PER_PHONE = Rule("otp-phone", 5, 3600, fail_closed=True)
+# One-time SMS codes (join and bind pages): per phone and LINE user, the shopper's own retries ...
+OTP_PER_PHONE_AND_USER = Rule("otp-phone-user", 5, 3600, fail_closed=True)
+# ... per phone across LINE users, a ceiling on texts to one phone (and on the SMS bill) set high enough that one
+# stranger's LINE account cannot use up the owner's tries: it takes three accounts to lock a phone for an hour ...
+OTP_PER_PHONE = Rule("otp-phone", 15, 3600, fail_closed=True)
 # ... and per LINE user, so one account cannot walk through many numbers looking for members.
 OTP_PER_LINE_USER = Rule("otp-line-user", 10, 3600, fail_closed=True)
 # Wrong counter bind codes typed in the chat, per LINE user: a 6-digit code cannot be guessed 5 tries at a time.

@@ -170,15 +170,33 @@ def test_a_new_code_for_the_same_phone_supersedes_the_last(codes):
     assert isinstance(codes.verify(shopper, new_id, new_code, at=T0 + timedelta(minutes=2)), PhoneVerification)
 
 
-def test_five_codes_per_phone_in_an_hour_then_it_waits(codes):
-    first, second = codes.user("U" + "a" * 32), codes.user("U" + "b" * 32)
+def test_five_codes_per_phone_for_one_line_user_in_an_hour_then_it_waits(codes):
+    stranger = codes.user("U" + "a" * 32)
     for minute in range(5):
-        codes.request(first if minute % 2 else second, at=T0 + timedelta(minutes=minute))
+        codes.request(stranger, at=T0 + timedelta(minutes=minute))
 
     with pytest.raises(VerificationRefused) as refused:
-        codes.request(first, at=T0 + timedelta(minutes=59))
+        codes.request(stranger, at=T0 + timedelta(minutes=59))
     assert refused.value.reason == TOO_MANY_FOR_PHONE
-    assert codes.request(first, at=T0 + timedelta(minutes=60, seconds=1))[1] is not None
+    assert codes.request(stranger, at=T0 + timedelta(minutes=60, seconds=1))[1] is not None
+
+
+def test_one_stranger_using_up_a_phones_codes_does_not_lock_its_owner_out(codes):
+    stranger, owner = codes.user("U" + "a" * 32), codes.user("U" + "b" * 32)
+    for minute in range(5):
+        codes.request(stranger, at=T0 + timedelta(minutes=minute))
+
+    assert codes.request(owner, at=T0 + timedelta(minutes=6))[1] is not None
+
+
+def test_fifteen_codes_per_phone_across_line_users_in_an_hour(codes):
+    users = [codes.user("U" + f"{n:x}" * 32) for n in range(3)]
+    for n in range(15):
+        codes.request(users[n % 3], at=T0 + timedelta(minutes=n))
+
+    with pytest.raises(VerificationRefused) as refused:
+        codes.request(codes.user("U" + "f" * 32), at=T0 + timedelta(minutes=30))
+    assert refused.value.reason == TOO_MANY_FOR_PHONE
 
 
 def test_ten_codes_per_line_user_in_an_hour_whatever_the_phones(codes):

@@ -16,7 +16,14 @@ from bot.services.membership import line_users
 from bot.services.membership.bind_codes import issue_bind_code, redeem_bind_code
 from bot.services.membership.binding import BindingRefused
 from bot.services.membership.verification import VerificationRefused, request_code
-from bot.services.rate_limits import BIND_CODE_WRONG, JOIN_PER_IP, JOIN_PER_LINE_USER, OTP_PER_LINE_USER, Rule
+from bot.services.rate_limits import (
+    BIND_CODE_WRONG,
+    JOIN_PER_IP,
+    JOIN_PER_LINE_USER,
+    OTP_PER_LINE_USER,
+    OTP_PER_PHONE,
+    Rule,
+)
 from bot.services.refusals import Reason
 from models import BindCode, BindingAudit, LineUser, Member, PhoneVerification, Store
 from models.binding import BindCodeFailure
@@ -56,10 +63,10 @@ def ask(runtime, user_id: str, phone: str = PHONE):
 
 
 def test_a_phone_over_its_limit_gets_no_code_and_other_phones_still_do(runtime, session):
-    answers = [ask(runtime, f"U{n:032d}") for n in range(6)]
+    answers = [ask(runtime, f"U{n:032d}") for n in range(OTP_PER_PHONE.amount + 1)]
 
-    assert all(isinstance(a, int) for a in answers[:5]) and answers[5] == Reason.TOO_MANY_CODES_FOR_PHONE
-    assert count(session, PhoneVerification) == 5
+    assert all(isinstance(a, int) for a in answers[:-1]) and answers[-1] == Reason.TOO_MANY_CODES_FOR_PHONE
+    assert count(session, PhoneVerification) == OTP_PER_PHONE.amount
     assert isinstance(ask(runtime, "U" + "9" * 32, phone="+886922333444"), int)
 
 

@@ -1,9 +1,9 @@
 """One-time codes that prove a shopper holds a phone: 6 digits by SMS, kept only as an HMAC, good for 5 minutes.
 
-Limits: 5 wrong tries per code (the code is then dead, even for the right digits), 5 codes per phone and 10 per
-LINE user in any hour (the rate limiter's OTP_PER_PHONE and OTP_PER_LINE_USER). A new code for the same phone and
-LINE user supersedes the last one. Every refusal raises `VerificationRefused` with a reason; phone numbers reach
-the logs masked, never whole.
+Limits: 5 wrong tries per code (the code is then dead, even for the right digits); in any hour 5 codes per phone
+for one LINE user, 15 per phone across LINE users and 10 per LINE user (bot/services/rate_limits.py). A new code
+for the same phone and LINE user supersedes the last one. Every refusal raises `VerificationRefused` with a reason;
+phone numbers reach the logs masked, never whole.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.membership.members import find_by_phone
 from bot.services.membership.phones import mask_phone
-from bot.services.rate_limits import OTP_PER_LINE_USER, OTP_PER_PHONE, RateLimiter
+from bot.services.rate_limits import OTP_PER_LINE_USER, OTP_PER_PHONE, OTP_PER_PHONE_AND_USER, RateLimiter
 from bot.services.refusals import Reason, Refused
 from models import LineUser, PhoneVerification
 
@@ -137,18 +137,18 @@ def verify_code(
 
 
 def _within_limits(limiter: RateLimiter, line_user: LineUser, phone_e164: str) -> None:
-    """Count the request against the phone and the LINE user, or refuse it (counting it against neither)."""
+    """Count the request against the phone (for this LINE user, and across them) and the LINE user, or refuse it
+    (counting it against none)."""
     user_key = line_user.line_user_id
-    if not limiter.test(OTP_PER_PHONE, phone_e164):
-        log.info("code refused: %s asked too often this hour", mask_phone(phone_e164))
-        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_PHONE)
-    if not limiter.test(OTP_PER_LINE_USER, user_key):
-        log.info("code refused: LINE user %s asked too often this hour", line_user.id)
-        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_USER)
-    # Each hit is atomic in the storage: a concurrent request that took the last slot first makes this one lose.
-    if not limiter.hit(OTP_PER_PHONE, phone_e164):
-        log.info("code refused: %s asked too often this hour", mask_phone(phone_e164))
-        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_PHONE)
-    if not limiter.hit(OTP_PER_LINE_USER, user_key):
-        log.info("code refused: LINE user %s asked too often this hour", line_user.id)
-        raise VerificationRefused(Reason.TOO_MANY_CODES_FOR_USER)
+    limits = (
+        (OTP_PER_PHONE_AND_USER, (phone_e164, user_key), Reason.TOO_MANY_CODES_FOR_PHONE),
+        (OTP_PER_PHONE, (phone_e164,), Reason.TOO_MANY_CODES_FOR_PHONE),
+        (OTP_PER_LINE_USER, (user_key,), Reason.TOO_MANY_CODES_FOR_USER),
+    )
+    # Tested first, so a refusal counts against none; then hit, each hit atomic in the storage: a concurrent request
+    # that took the last slot first makes this one lose.
+    for check in (limiter.test, limiter.hit):
+        for rule, key, reason in limits:
+            if not check(rule, *key):
+                log.info("code refused: %s (%s)", rule.name, mask_phone(phone_e164))
+                raise VerificationRefused(reason)
