@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import zxingcpp
-from itsdangerous.timed import TimestampSigner
 from PIL import Image
 
 from bot import links
@@ -35,9 +34,9 @@ def _images(message: dict) -> list[dict]:
 
 
 def _signed_long_ago(monkeypatch, seconds: int, make):
-    """A token signed `seconds` ago (itsdangerous stamps tokens with its own clock)."""
+    """A token made `seconds` ago (link tokens are stamped with bot.links' own clock, in seconds)."""
     with monkeypatch.context() as patch:
-        patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - seconds)
+        patch.setattr(links, "_now_seconds", lambda: int(time.time()) - seconds)
         return make()
 
 
