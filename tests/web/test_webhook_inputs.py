@@ -8,6 +8,9 @@ import copy
 import json
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models import WebhookEvent
@@ -93,3 +96,22 @@ def test_a_body_nested_beyond_what_a_parser_can_follow_is_refused_with_400(clien
 
     assert response.status_code == 400
     assert session.scalars(select(WebhookEvent)).all() == []
+
+
+@examples(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(
+        alphabet=st.one_of(st.characters(), st.characters(categories=["Cs"]), st.just("\x00")), min_size=1, max_size=40
+    )
+)
+def test_any_text_a_message_can_carry_is_stored_and_never_fails_the_request(platform, client, settings, session, text):
+    user = platform.create_user("林怡君", friend=True)
+    event = _text_event(platform, user, "x")
+    event["message"]["text"] = text
+
+    assert _deliver(client, settings, [event]) == 200
+
+    status = session.scalars(
+        select(WebhookEvent.status).where(WebhookEvent.webhook_event_id == event["webhookEventId"])
+    ).one()
+    assert status in ("done", "rejected")
