@@ -56,14 +56,15 @@ def already_member_text(brand: str, code: str) -> str:
 
 
 class DevSmsBackend:
-    """Sends nothing: logs each message (phone masked) and keeps the latest ones for the developer to read."""
+    """Sends nothing: keeps the latest messages for the developer to read at /dev/sms, and logs only that one came
+    (a message holds a one-time code, which no log may keep)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.outbox: list[tuple[str, str]] = []
 
     def send(self, phone_e164: str, text: str) -> None:
-        log.info("SMS (not sent, development) to %s: %s", mask_phone(phone_e164), text)
+        log.info("SMS (not sent, development) to %s: read it at /dev/sms", mask_phone(phone_e164))
         with self._lock:
             self.outbox.append((phone_e164, text))
             del self.outbox[:-DEV_OUTBOX_LIMIT]

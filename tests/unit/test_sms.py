@@ -66,7 +66,7 @@ def test_the_code_text_names_the_brand_the_code_and_its_lifetime():
     )
 
 
-def test_the_development_backend_keeps_messages_and_logs_the_phone_masked(caplog):
+def test_the_development_backend_keeps_messages_and_logs_neither_the_phone_nor_the_code(caplog):
     caplog.set_level(logging.INFO, logger="bot.sms")
     backend = DevSmsBackend()
 
@@ -74,6 +74,7 @@ def test_the_development_backend_keeps_messages_and_logs_the_phone_masked(caplog
 
     assert backend.messages() == [("+886912345678", "code 123456")]
     assert "+886*****5678" in caplog.text and "912345678" not in caplog.text
+    assert "123456" not in caplog.text
 
 
 def test_the_http_backend_posts_json_with_a_bearer_token(gateway):
