@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, current_app, redirect, request
+from flask import Blueprint, current_app, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from bot.line_client import LineDeliveryError
@@ -215,4 +215,5 @@ def _phone_form(page: BindPage, errors: dict[str, Notice], status: int = 200) ->
 
 def _code_form(page: BindPage, step: str, masked: str, errors: dict[str, Notice], status: int = 200) -> tuple[str, int]:
     context: dict[str, Any] = {"token": page.token, "step": step, "masked": masked, "errors": errors}
-    return render("members/bind_code.html", status, sent=notice(CODE_SENT_IF_MEMBER), **context)
+    urls = {"verify_url": url_for("bind.verify"), "again_url": url_for("bind.bind_page", t=page.token)}
+    return render("members/bind_code.html", status, sent=notice(CODE_SENT_IF_MEMBER), **urls, **context)

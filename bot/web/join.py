@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, redirect, request, url_for
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
@@ -281,4 +281,5 @@ def _form_of(step: dict[str, Any]) -> JoinForm | None:
 
 def _code_form(token: str, step: str, masked: str, errors: dict[str, Notice], status: int = 200) -> tuple[str, int]:
     context: dict[str, Any] = {"token": token, "step": step, "masked": masked, "errors": errors}
-    return render("members/join_code.html", status, sent=notice(CODE_SENT), **context)
+    urls = {"verify_url": url_for("join.verify"), "again_url": url_for("join.join_page", t=token)}
+    return render("members/join_code.html", status, sent=notice(CODE_SENT), **urls, **context)
