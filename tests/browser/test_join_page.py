@@ -29,6 +29,8 @@ def test_a_shopper_fills_the_join_page_on_a_phone_and_becomes_a_member(app, phon
     page.click("#join")
 
     page.get_by_test_id("code-sent").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "nothing sticks out sideways"
+    save_screenshot(page, "join-code-step")
     assert session.scalars(select(Member)).first() is None, "nothing is created before the code"
     (code,) = sms_codes(app, "+886912345678")
     page.fill("#code", code)
