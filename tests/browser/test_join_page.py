@@ -52,3 +52,21 @@ def test_a_missing_consent_is_pointed_out_on_the_page(phone_page, platform, sett
     page.click("#join")
 
     assert page.get_by_test_id("error-consent").inner_text().startswith("請閱讀並同意會員條款與隱私權政策")
+
+
+def test_on_a_desktop_a_wrong_code_is_pointed_out_and_nothing_is_created(app, page, platform, settings, session):
+    user = friend(platform)
+
+    page.goto(join_url(settings, user))
+    page.fill("#name", "林怡君")
+    page.fill("#phone", "0912-345-678")
+    page.check("#consent")
+    page.click("#join")
+    page.get_by_test_id("code-sent").wait_for()
+    (code,) = sms_codes(app, "+886912345678")
+    page.fill("#code", f"{(int(code) + 1) % 10**6:06d}")
+    page.click("#verify")
+
+    assert "驗證碼不正確" in page.locator("body").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert session.scalars(select(Member)).first() is None
