@@ -10,6 +10,7 @@ from linebot.v3.webhooks import AccountLinkEvent, Event, FollowEvent, MessageEve
 from handlers import actions as _actions  # noqa: F401  (registers the action handlers)
 from handlers import barcode as _barcode  # noqa: F401
 from handlers import coupons as _coupons  # noqa: F401
+from handlers import info as _info  # noqa: F401
 from handlers import membership as _membership  # noqa: F401
 from handlers import points as _points  # noqa: F401
 from handlers import stamps as _stamps  # noqa: F401

@@ -6,9 +6,8 @@ from bot.chat import base as messages
 from handlers.context import HandlerContext, Replies
 from handlers.routing import action
 
-# Features whose issues are still open: they answer honestly that they are not there yet.
-_BUILT = {"bind", "points", "barcode", "coupons", "stamps"}
-_NOT_YET_OPEN = {label: name for name, label in messages.MENU_ACTIONS if name not in _BUILT}
+# Features not built yet: their keywords answer honestly that they are coming, and no menu offers them.
+COMING_SOON: tuple[tuple[str, str], ...] = (("checkin", "每日簽到"), ("tasks", "每日任務"), ("draw", "幸運抽獎"))
 
 
 @action("help")
@@ -22,5 +21,5 @@ def _register_coming_soon(name: str, label: str) -> None:
         return messages.coming_soon(ctx.language, label)
 
 
-for _label, _name in _NOT_YET_OPEN.items():
+for _name, _label in COMING_SOON:
     _register_coming_soon(_name, _label)

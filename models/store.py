@@ -15,6 +15,10 @@ class Store(TimestampMixin, Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     is_online: Mapped[bool] = mapped_column(default=False)
+    # What shoppers see under 門市資訊 (all optional; a store without an address is not listed there).
+    address: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    opening_hours: Mapped[str | None] = mapped_column(String(100))
 
     staff: Mapped[list[Staff]] = relationship(back_populates="store")
 

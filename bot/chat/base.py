@@ -11,16 +11,15 @@ from bot.i18n import _
 BRAND_GREEN = "#06C755"
 GREY = "#888888"
 
-# (action, zh-TW label) in the order the menu shows them.
+# (action, zh-TW label) in the order the menu shows them: only what is built.
 MENU_ACTIONS: tuple[tuple[str, str], ...] = (
     ("bind", "加入/綁定會員"),
     ("barcode", "會員條碼"),
     ("points", "我的點數"),
     ("stamps", "集點卡"),
     ("coupons", "優惠券"),
-    ("checkin", "每日簽到"),
-    ("tasks", "每日任務"),
-    ("draw", "幸運抽獎"),
+    ("news", "最新活動"),
+    ("stores", "門市資訊"),
 )
 
 
@@ -94,7 +93,7 @@ def menu(language: str, brand: str) -> list[Message]:
     buttons = [postback_button(_(label, language), action) for action, label in MENU_ACTIONS]
     card = bubble(
         _("{brand} 可以幫你做這些事", language, brand=brand),
-        _("點選下方按鈕，或輸入關鍵字，例如「會員條碼」、「集點卡」、「簽到」。", language),
+        _("點選下方按鈕，或輸入關鍵字，例如「會員條碼」、「集點卡」、「門市資訊」。", language),
         buttons,
     )
     return [flex(_("功能選單", language), card, quick_menu(language))]

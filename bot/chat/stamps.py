@@ -25,7 +25,7 @@ def rule_text(language: str, rule: str, amount_per_stamp: int | None) -> str:
     return _("每次來店集 1 點", language)
 
 
-def _fill_text(language: str, stamps_to_fill: int, reward: str | None) -> str:
+def fill_text(language: str, stamps_to_fill: int, reward: str | None) -> str:
     if reward:
         return _("集滿 {count} 點送「{reward}」", language, count=stamps_to_fill, reward=_(reward, language))
     return _("集滿 {count} 點", language, count=stamps_to_fill)
@@ -38,7 +38,7 @@ def how_to_earn(language: str, cards: list[HowToEarn]) -> str:
     lines = [_("你目前沒有進行中的集點卡，集點方式：", language)]
     for card in cards:
         earn = rule_text(language, card.rule, card.amount_per_stamp)
-        fill = _fill_text(language, card.stamps_to_fill, card.reward)
+        fill = fill_text(language, card.stamps_to_fill, card.reward)
         lines.append(f"・{_(card.name, language)}：{earn}，{fill}")
     lines.append(_("結帳時出示「會員條碼」就能集點。", language))
     return "\n".join(lines)
@@ -97,7 +97,7 @@ def card_bubble(language: str, view: CardView, *, filled: bool = False) -> dict[
                 *stamp_grid(view.stamps, view.stamps_to_fill),
                 {"type": "text", "text": status, "weight": "bold", "size": "xl", "align": "center"},
                 {"type": "separator"},
-                _line(_fill_text(language, view.stamps_to_fill, view.reward), color="#333333"),
+                _line(fill_text(language, view.stamps_to_fill, view.reward), color="#333333"),
                 _line(expiry),
             ],
         },

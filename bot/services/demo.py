@@ -11,7 +11,12 @@ from bot.services.rewards.coupon_rules import seed_demo_coupons
 from bot.services.rewards.stamps import seed_demo_stamp_cards
 from models import Member, Staff, Store
 
-DEMO_STORES = (("TPE01", "台北信義店", False), ("ONLINE", "網路商店", True))
+# (code, name, online, address, phone, opening hours)
+DEMO_STORES = (
+    ("TPE01", "台北信義店", False, "台北市信義區松仁路 100 號 1 樓", "02-2723-0000", "每日 08:00–21:00"),
+    ("TCH01", "台中勤美店", False, "台中市西區公益路 68 號", "04-2325-0000", "每日 09:00–21:30"),
+    ("ONLINE", "網路商店", True, None, None, None),
+)
 DEMO_STAFF = (("C001", "TPE01", "王小美"), ("C002", "TPE01", "陳大文"))
 DEMO_MEMBERS = (
     ("M000001", "林怡君", "+886912345678", date(1990, 3, 14)),
@@ -23,12 +28,14 @@ def seed_demo_data(session: Session) -> int:
     """Add the demo rows that are missing; returns how many were added."""
     added = 0
     stores: dict[str, Store] = {}
-    for code, name, is_online in DEMO_STORES:
+    for code, name, is_online, address, phone, hours in DEMO_STORES:
         store = session.scalars(select(Store).where(Store.code == code)).one_or_none()
         if store is None:
             store = Store(code=code, name=name, is_online=is_online)
             session.add(store)
             added += 1
+        if store.address is None and address is not None:  # demo stores from before stores had an address
+            store.address, store.phone, store.opening_hours = address, phone, hours
         stores[code] = store
     session.flush()
     for code, store_code, name in DEMO_STAFF:

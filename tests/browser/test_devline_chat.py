@@ -39,9 +39,9 @@ def test_typing_an_unknown_text_offers_the_menu_and_its_quick_replies_work(page,
     page.locator(".bubble.bot", has_text="抱歉，我看不懂這則訊息").wait_for()
     page.locator(".bubble.user", has_text="今天有什麼麵包？🥐").wait_for()
 
-    page.locator(".quick-reply", has_text="每日簽到").click()
+    page.locator(".quick-reply", has_text="門市資訊").click()
 
-    page.locator(".bubble.bot", has_text=re.compile("「每日簽到」功能即將開放")).wait_for()
+    page.locator(".bubble.bot", has_text=re.compile("門市資訊即將更新")).wait_for()
 
 
 def test_blocking_the_bot_disables_typing(page, base_url, app):

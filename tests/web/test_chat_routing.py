@@ -41,8 +41,8 @@ def test_menu_buttons_post_back_the_documented_actions(platform):
 
     menu = platform.bot_messages(user)[seen]
     datas = [b["action"]["data"] for b in menu["contents"]["footer"]["contents"]]
-    assert datas == [
-        f"action={name}" for name in ("bind", "barcode", "points", "stamps", "coupons", "checkin", "tasks", "draw")
+    assert datas == [  # only what is built: 簽到, 任務 and 抽獎 are not offered until they are
+        f"action={name}" for name in ("bind", "barcode", "points", "stamps", "coupons", "news", "stores")
     ]
 
 
@@ -61,3 +61,11 @@ def test_an_english_user_gets_english_menus(platform):
     platform.send_text(user, "help")
 
     assert any("Tap a button below" in text for text in texts(platform.bot_messages(user)[seen:]))
+
+
+def test_a_feature_not_built_yet_answers_honestly_when_typed(platform):
+    user, seen = _follow(platform)
+
+    platform.send_text(user, "簽到")
+
+    assert "「每日簽到」功能即將開放，敬請期待！" in texts(platform.bot_messages(user)[seen:])
