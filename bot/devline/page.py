@@ -77,18 +77,13 @@ def register_page(bp: Blueprint, platform: DevLinePlatform, settings: Settings) 
         return queued(delivery.event)
 
     @bp.post("/api/users/<user_id>/richmenu-switch")
-    def switch_rich_menu(user_id: str) -> Response:
+    def switch_rich_menu(user_id: str) -> tuple[Response, int] | Response:
         # The phone switches tabs by itself, then tells the bot with a postback (newRichMenuAliasId, status).
         body = payload()
-        alias_id = str(body.get("richMenuAliasId", ""))
-        with platform.lock:
-            menu_id = platform.aliases.get(alias_id)
-            if menu_id is not None:
-                platform.switched_menus[known(user_id)] = menu_id
-                platform.touch()
-        status = "SUCCESS" if menu_id else "RICHMENU_ALIAS_ID_NOTFOUND"
-        params = {"newRichMenuAliasId": alias_id, "status": status}
-        return queued(platform.postback(known(user_id), str(body.get("data", "")), params, background=True).event)
+        alias_id, data = body.get("richMenuAliasId"), body.get("data")
+        if not isinstance(alias_id, str) or not isinstance(data, str):
+            return jsonify({"error": "richMenuAliasId and data are needed"}), 400
+        return queued(platform.switch_rich_menu(known(user_id), alias_id, data, background=True).event)
 
     @bp.get("/api/state")
     def state() -> Response:
@@ -110,14 +105,19 @@ def register_page(bp: Blueprint, platform: DevLinePlatform, settings: Settings) 
         )
 
     def rich_menu_view(user_id: str) -> dict[str, Any] | None:
-        menu_id = platform.displayed_rich_menu(user_id)
-        menu = platform.rich_menus.get(menu_id or "")
+        """The menu the user's phone shows (definition, image URL), why it shows, and the aliases naming it."""
+        menu_id, source = platform.displayed_rich_menu_and_source(user_id)
+        with platform.lock:
+            menu = platform.rich_menus.get(menu_id or "")
+            aliases = sorted(alias for alias, target in platform.aliases.items() if target == menu_id)
         if menu_id is None or menu is None or menu["image"] is None:
             return None
         return {
             "richMenuId": menu_id,
             **menu["definition"],
             "imageUrl": url_for("devline.rich_menu_image", menu_id=menu_id),
+            "source": source,
+            "aliases": aliases,
         }
 
     @bp.get("/api/richmenu/<menu_id>/image")

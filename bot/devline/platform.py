@@ -83,6 +83,26 @@ class DevLinePlatform(PlatformState):
                 self.touch()
         return self._dispatch(event, background)
 
+    def switch_rich_menu(
+        self, user_id: str, alias_id: str, data: str, mode: str = "active", *, background: bool = False
+    ) -> Delivery:
+        """The user taps a richmenuswitch area: the phone shows the alias's menu by itself, then LINE tells the
+        bot with a postback whose params are newRichMenuAliasId and status (SUCCESS, RICHMENU_ALIAS_ID_NOTFOUND
+        or RICHMENU_NOTFOUND); a failed switch leaves the shown menu as it was."""
+        with self.lock:
+            menu_id = self.aliases.get(alias_id)
+            menu = self.rich_menus.get(menu_id or "")
+            if menu_id is None:
+                status = "RICHMENU_ALIAS_ID_NOTFOUND"
+            elif menu is None or menu["image"] is None:
+                status = "RICHMENU_NOTFOUND"
+            else:
+                status = "SUCCESS"
+                self.switched_menus[user_id] = menu_id
+                self.touch()
+        params = {"newRichMenuAliasId": alias_id, "status": status}
+        return self._dispatch(self.build_event("postback", user_id, mode=mode, data=data, params=params), background)
+
     def account_link(self, user_id: str, nonce: str, result: str = "ok", *, background: bool = False) -> Delivery:
         """LINE reports an account-link attempt; a failed one carries no reply token."""
         event = self.build_event("accountLink", user_id, nonce=nonce, result=result)

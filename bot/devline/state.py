@@ -275,8 +275,16 @@ class PlatformState:
 
     def displayed_rich_menu(self, user_id: str) -> str | None:
         """What the phone shows: a tab switched to with a richmenuswitch action, else rich_menu_for."""
+        return self.displayed_rich_menu_and_source(user_id)[0]
+
+    def displayed_rich_menu_and_source(self, user_id: str) -> tuple[str | None, str | None]:
+        """The menu the phone shows and why: "switched" (a richmenuswitch tab), "user" (linked), "default"."""
         with self.lock:
             switched = self.switched_menus.get(user_id)
             if switched in self.rich_menus:
-                return switched
-            return self.user_rich_menus.get(user_id) or self.default_rich_menu_id
+                return switched, "switched"
+            if user_id in self.user_rich_menus:
+                return self.user_rich_menus[user_id], "user"
+            if self.default_rich_menu_id is not None:
+                return self.default_rich_menu_id, "default"
+            return None, None

@@ -5,15 +5,11 @@
   const R = window.DevLineRender;
   const API = document.body.dataset.apiBase + "/api";
   const $ = (id) => document.getElementById(id);
-  const DEFAULT_MENU = [
-    ["bind", "加入/綁定會員", "Join / Bind"], ["barcode", "會員條碼", "Barcode"], ["points", "我的點數", "Points"],
-    ["stamps", "集點卡", "Stamp card"], ["coupons", "優惠券", "Coupons"], ["checkin", "每日簽到", "Check in"],
-    ["tasks", "每日任務", "Daily tasks"], ["draw", "幸運抽獎", "Lucky draw"], ["help", "說明", "Help"],
-  ];
   const FRIENDSHIP = { none: "尚未加入好友 Not a friend", friend: "好友 Friend", blocked: "已封鎖 Blocked" };
 
   let selected = localStorage.getItem("devline-user") || "";
-  let shown = { version: -1, user: null, menu: null, menuId: null, chatLength: 0 };
+  let shown = { version: -1, user: null, menu: null, menuId: null, menuUser: null, chatLength: 0 };
+  let keepMenuOpen = false;
   let current = null;
 
   async function call(path, method, body) {
@@ -41,6 +37,10 @@
       case "message":
         return act("/text", { text: action.text });
       case "postback": {
+        // inputOption: what LINE does with the menu and keyboard after the tap.
+        if (action.inputOption === "closeRichMenu") setMenuOpen(false);
+        if (action.inputOption === "openRichMenu") setMenuOpen(true);
+        if (action.inputOption === "openKeyboard" || action.inputOption === "openVoice") $("message-input").focus();
         const body = { data: action.data, displayText: action.displayText || action.text || null };
         return act("/postback", body);
       }
@@ -56,7 +56,9 @@
         return;
       }
       case "richmenuswitch":
-        return act("/richmenu-switch", { richMenuAliasId: action.richMenuAliasId, data: action.data });
+        // LINE switches the tab on the phone and keeps the menu open, then posts a postback to the bot.
+        keepMenuOpen = true;
+        return act("/richmenu-switch", { richMenuAliasId: action.richMenuAliasId, data: action.data || "" });
       case "clipboard":
         if (navigator.clipboard) navigator.clipboard.writeText(action.clipboardText || "");
         return;
@@ -128,53 +130,70 @@
     });
   }
 
+  function setMenuOpen(open) { $("richmenu").classList.toggle("collapsed", !open); }
+
+  const MENU_SOURCE = {
+    user: "連結給此使用者 linked to this user",
+    default: "預設選單 default menu",
+    switched: "由分頁切換 switched to by a tab",
+  };
+
+  /* The rich menu LINE shows this user (their own, else the default; a tab they switched to wins), or none:
+     its image scaled to the phone's width, with a transparent button over each area's bounds. */
   function renderRichMenu(menu, user) {
-    const menuId = menu ? menu.richMenuId : "default";
-    const key = JSON.stringify([menuId, user && user.userId, user && user.friendship]);
+    const menuId = menu ? menu.richMenuId : null;
+    const userId = user ? user.userId : null;
+    const key = JSON.stringify([menuId, userId, user && user.friendship, menu && menu.source, menu && menu.aliases]);
     if (shown.menu === key) return;
-    const fresh = shown.menuId !== menuId;
+    const fresh = shown.menuId !== menuId || shown.menuUser !== userId;
     shown.menu = key;
     shown.menuId = menuId;
+    shown.menuUser = userId;
+    renderMenuInfo(menu, user);
+    const section = $("richmenu");
     const body = $("richmenu-body");
     body.replaceChildren();
-    $("richmenu-label").textContent = menu ? menu.chatBarText : "選單 Menu";
-    if (fresh) $("richmenu").classList.toggle("collapsed", Boolean(menu) && menu.selected === false);
+    section.hidden = !menu;
+    if (!menu) return;
+    section.dataset.richMenuId = menu.richMenuId;
+    $("richmenu-label").textContent = menu.chatBarText;
+    if (fresh) setMenuOpen(keepMenuOpen || menu.selected !== false);
+    keepMenuOpen = false;
     const disabled = !user || user.friendship === "blocked";
-    if (menu) {
-      const holder = R.el("div", "richmenu-image");
-      const img = R.el("img");
-      img.src = menu.imageUrl;
-      img.alt = menu.name || "rich menu";
-      holder.appendChild(img);
-      (menu.areas || []).forEach((area, index) => {
-        const b = area.bounds;
-        const button = R.el("button", "richmenu-area");
-        button.type = "button";
-        button.dataset.testid = `richmenu-area-${index}`;
-        button.title = button.ariaLabel = R.actionLabel(area.action);
-        Object.assign(button.style, {
-          left: `${(100 * b.x) / menu.size.width}%`, top: `${(100 * b.y) / menu.size.height}%`,
-          width: `${(100 * b.width) / menu.size.width}%`, height: `${(100 * b.height) / menu.size.height}%`,
-        });
-        button.disabled = disabled;
-        button.addEventListener("click", () => perform(area.action));
-        holder.appendChild(button);
-      });
-      body.appendChild(holder);
-      return;
-    }
-    const grid = R.el("div", "richmenu-grid");
-    DEFAULT_MENU.forEach(([name, zh, en]) => {
+    const holder = R.el("div", "richmenu-image");
+    const img = R.el("img");
+    img.src = menu.imageUrl;
+    img.alt = menu.name || menu.chatBarText;
+    img.dataset.testid = "richmenu-image";
+    holder.appendChild(img);
+    (menu.areas || []).forEach((area, index) => {
+      const b = area.bounds;
       const button = R.el("button", "richmenu-area");
       button.type = "button";
-      button.dataset.testid = `richmenu-area-${name}`;
-      button.dataset.action = name;
-      button.append(R.el("span", "", zh), R.el("small", "", en));
+      button.dataset.testid = `richmenu-area-${index}`;
+      button.dataset.actionType = area.action.type;
+      button.title = R.actionLabel(area.action) || area.action.richMenuAliasId || area.action.type;
+      button.setAttribute("aria-label", button.title);
+      Object.assign(button.style, {
+        left: `${(100 * b.x) / menu.size.width}%`, top: `${(100 * b.y) / menu.size.height}%`,
+        width: `${(100 * b.width) / menu.size.width}%`, height: `${(100 * b.height) / menu.size.height}%`,
+      });
       button.disabled = disabled;
-      button.addEventListener("click", () => perform({ type: "postback", data: `action=${name}`, displayText: zh }));
-      grid.appendChild(button);
+      button.addEventListener("click", () => perform(area.action));
+      holder.appendChild(button);
     });
-    body.appendChild(grid);
+    body.appendChild(holder);
+  }
+
+  function renderMenuInfo(menu, user) {
+    const info = $("richmenu-info");
+    if (!user) { info.textContent = "—"; return; }
+    if (!menu) {
+      info.textContent = "此使用者沒有圖文選單（沒有預設選單，也沒有連結給他的選單）。No rich menu: none is the default or linked to this user.";
+      return;
+    }
+    const aliases = menu.aliases.length ? ` · alias ${menu.aliases.join(", ")}` : "";
+    info.textContent = `${menu.name}（${MENU_SOURCE[menu.source] || menu.source}）${aliases}`;
   }
 
   function renderDeliveries(deliveries) {
@@ -255,7 +274,7 @@
     input.value = "";
     act("/text", { text });
   });
-  $("richmenu-toggle").addEventListener("click", () => $("richmenu").classList.toggle("collapsed"));
+  $("richmenu-toggle").addEventListener("click", () => setMenuOpen($("richmenu").classList.contains("collapsed")));
 
   window.DevLine = { perform, state: () => current };
   poll();
