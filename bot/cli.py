@@ -15,6 +15,7 @@ from alembic.config import Config
 from bot.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
+    from bot.runtime import Runtime
     from bot.uow import UnitOfWork
 
 
@@ -163,4 +164,70 @@ def members_import(file: Path, dry_run: bool) -> None:
             report = import_members(uow.session, data, filename=file.name, dry_run=dry_run, now=uow.now)
     except ImportFileError as exc:
         raise click.ClickException(f"{file.name}: {exc.message}; nothing was imported") from exc
+    click.echo("\n".join(report.lines()))
+
+
+@contextmanager
+def _runtime_and_unit_of_work() -> Iterator[tuple[Runtime, UnitOfWork]]:
+    """Like _unit_of_work, for commands that also call LINE through the runtime's client."""
+    from bot.runtime import Runtime
+    from bot.uow import unit_of_work
+
+    runtime = Runtime.build(Settings.from_env())
+    try:
+        with unit_of_work(runtime) as uow:
+            yield runtime, uow
+    finally:
+        runtime.engine.dispose()
+
+
+@main.group()
+def richmenu() -> None:
+    """The rich menus LINE users see: preview, deploy, relink."""
+
+
+@richmenu.command("preview")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: PROJECT_ROOT / "instance" / "richmenus",
+    show_default="instance/richmenus",
+    help="where to write the images",
+)
+def richmenu_preview(out_dir: Path) -> None:
+    """Draw each menu's image into files (richmenu-<menu>.png) without calling LINE."""
+    from rich_menus.definitions import menus
+    from rich_menus.render import render
+
+    settings = Settings.from_env()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for menu in menus(settings):
+        path = out_dir / f"richmenu-{menu.name.removeprefix('omo-')}.png"
+        path.write_bytes(render(menu, settings.brand_color, settings.brand_logo_path))
+        click.echo(f"{path} ({menu.size[0]}x{menu.size[1]}, {path.stat().st_size} bytes)")
+
+
+@richmenu.command("deploy")
+def richmenu_deploy() -> None:
+    """Create the changed menus on LINE, make them live (aliases, default), record them, delete the replaced ones."""
+    from bot.line_client import LineDeliveryError
+    from rich_menus.deploy import deploy
+
+    try:
+        with _runtime_and_unit_of_work() as (runtime, uow):
+            report = deploy(runtime.line, uow.session, uow.settings, uow.now)
+    except LineDeliveryError as exc:
+        raise click.ClickException(f"{exc}; this run's menus were removed and nothing was recorded") from exc
+    click.echo("\n".join(report.lines()))
+
+
+@richmenu.command("relink")
+@click.option("--per-second", default=None, type=float, help="bulk-link requests a second (default 100)")
+def richmenu_relink(per_second: float | None) -> None:
+    """Link every bound member to the deployed member menu, 500 users a request; then delete replaced menus."""
+    from rich_menus.deploy import BULK_LINK_REQUESTS_PER_SECOND, Pacer, relink
+
+    with _runtime_and_unit_of_work() as (runtime, uow):
+        report = relink(runtime.line, uow.session, pacer=Pacer(per_second or BULK_LINK_REQUESTS_PER_SECOND))
     click.echo("\n".join(report.lines()))

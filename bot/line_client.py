@@ -12,11 +12,15 @@ from linebot.v3.messaging import (
     ApiException,
     BroadcastRequest,
     Configuration,
+    CreateRichMenuAliasRequest,
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuBulkLinkRequest,
+    RichMenuRequest,
+    UpdateRichMenuAliasRequest,
 )
 from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
@@ -28,6 +32,7 @@ T = TypeVar("T")
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_MULTICAST_RECIPIENTS = 500
+MAX_BULK_LINK_USERS = 500
 
 
 class LineDeliveryError(RuntimeError):
@@ -127,6 +132,70 @@ class LineClient:
     def unlink_rich_menu(self, user_id: str) -> None:
         """Take the per-user menu away so the default menu shows again."""
         self._call(lambda: self.api.unlink_rich_menu_id_from_user(user_id, _request_timeout=self._timeout))
+
+    # Rich menus (rich_menus/deploy.py). LINE has no update call: a changed menu is a new menu.
+    def create_rich_menu(self, request: RichMenuRequest) -> str:
+        """Create a rich menu (without its image yet); its id."""
+        answer = self._call(lambda: self.api.create_rich_menu(request, _request_timeout=self._timeout))
+        return str(answer.rich_menu_id)
+
+    def upload_rich_menu_image(self, rich_menu_id: str, image: bytes, content_type: str = "image/png") -> None:
+        """Attach the menu's image (data host; once per menu, JPEG or PNG, at most 1 MB, the menu's pixel size)."""
+        self._call(
+            lambda: self.blob.set_rich_menu_image(
+                rich_menu_id, bytearray(image), _headers={"Content-Type": content_type}, _request_timeout=self._timeout
+            )
+        )
+
+    def delete_rich_menu(self, rich_menu_id: str) -> None:
+        """Delete a menu; LINE unlinks it from its users and drops the aliases pointing at it."""
+        self._call(lambda: self.api.delete_rich_menu(rich_menu_id, _request_timeout=self._timeout))
+
+    def list_rich_menus(self) -> dict[str, str]:
+        """Every rich menu the bot made through the API: its name by its id."""
+        answer = self._call(lambda: self.api.get_rich_menu_list(_request_timeout=self._timeout))
+        return {str(menu.rich_menu_id): str(menu.name) for menu in answer.richmenus}
+
+    def set_default_rich_menu(self, rich_menu_id: str) -> None:
+        """The menu everyone without a per-user menu sees."""
+        self._call(lambda: self.api.set_default_rich_menu(rich_menu_id, _request_timeout=self._timeout))
+
+    def get_default_rich_menu(self) -> str | None:
+        """The default menu's id, None when there is none."""
+        try:
+            answer = self._call(lambda: self.api.get_default_rich_menu_id(_request_timeout=self._timeout))
+        except LineDeliveryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return str(answer.rich_menu_id)
+
+    def get_rich_menu_alias(self, alias_id: str) -> str | None:
+        """The menu an alias points at, None when the alias does not exist."""
+        try:
+            answer = self._call(lambda: self.api.get_rich_menu_alias(alias_id, _request_timeout=self._timeout))
+        except LineDeliveryError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return str(answer.rich_menu_id)
+
+    def create_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        """A new alias (a `richmenuswitch` action's target); the menu must have its image."""
+        request = CreateRichMenuAliasRequest(rich_menu_alias_id=alias_id, rich_menu_id=rich_menu_id)
+        self._call(lambda: self.api.create_rich_menu_alias(request, _request_timeout=self._timeout))
+
+    def update_rich_menu_alias(self, alias_id: str, rich_menu_id: str) -> None:
+        """Point an existing alias at another menu: phones switching tabs get the new menu at once."""
+        request = UpdateRichMenuAliasRequest(rich_menu_id=rich_menu_id)
+        self._call(lambda: self.api.update_rich_menu_alias(alias_id, request, _request_timeout=self._timeout))
+
+    def bulk_link_rich_menu(self, user_ids: list[str], rich_menu_id: str) -> None:
+        """Link one menu to up to 500 users (LINE answers 202 and links them in the background)."""
+        if not 1 <= len(user_ids) <= MAX_BULK_LINK_USERS:
+            raise ValueError(f"bulk link takes 1 to {MAX_BULK_LINK_USERS} users, not {len(user_ids)}")
+        request = RichMenuBulkLinkRequest(rich_menu_id=rich_menu_id, user_ids=user_ids)
+        self._call(lambda: self.api.link_rich_menu_id_to_users(request, _request_timeout=self._timeout))
 
     def _call(self, send: Callable[[], T]) -> T:
         try:

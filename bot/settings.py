@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ REQUIRED_IN_PRODUCTION = (
     "PUBLIC_BASE_URL",
 )
 SMS_BACKENDS = ("dev", "http")
+BRAND_COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
 # APP_ENV=test without a channel secret or a secret key runs the local LINE platform with the public development
 # secrets above: only the test suite (tests/conftest.py sets this to 1) may start so.
 TEST_RUNNER_FLAG = "OMO_TESTING"
@@ -63,6 +65,8 @@ class Settings:
     secret_key: str = ""
     timezone: str = "Asia/Taipei"
     brand_name: str = "OMO 烘焙坊"
+    brand_color: str = "#06C755"
+    brand_logo_path: str | None = None
     dev_line_enabled: bool = False
     huey_immediate: bool = False
     sms_backend: str = "dev"
@@ -123,6 +127,12 @@ class Settings:
         hops = env.get("TRUSTED_PROXY_HOPS") or "0"
         if not hops.isascii() or not hops.isdigit():
             raise ConfigurationError("TRUSTED_PROXY_HOPS must be how many proxies stand in front of the app (0: none)")
+        brand_color = (env.get("BRAND_COLOR") or "#06C755").strip()
+        if not BRAND_COLOR_PATTERN.match(brand_color):
+            raise ConfigurationError(f"BRAND_COLOR must be a colour like #06C755, not {brand_color!r}")
+        brand_logo_path = env.get("BRAND_LOGO_PATH") or None
+        if brand_logo_path is not None and not Path(brand_logo_path).is_file():
+            raise ConfigurationError(f"BRAND_LOGO_PATH {brand_logo_path!r} is not a file")
         queue = queue_settings(env)
         return cls(
             app_env=app_env,
@@ -136,6 +146,8 @@ class Settings:
             secret_key=env.get("SECRET_KEY") or DEV_SECRET_KEY,
             timezone=timezone,
             brand_name=env.get("BRAND_NAME", "OMO 烘焙坊"),
+            brand_color=brand_color.upper(),
+            brand_logo_path=brand_logo_path,
             dev_line_enabled=dev_line_enabled,
             huey_immediate=env.get("HUEY_IMMEDIATE", "") == "1",
             sms_backend=sms_backend,

@@ -31,10 +31,14 @@ class LineUser(TimestampMixin, Base):
 
 
 class RichMenuDeployment(TimestampMixin, Base):
-    """The LINE rich menu currently deployed for each menu state; guest is LINE's default menu."""
+    """The LINE rich menu currently deployed for each menu (rich_menus/deploy.py): "guest" is LINE's default menu,
+    "member" the member menu's first tab (what members are linked to), "member-more" its second tab."""
 
     __tablename__ = "rich_menu_deployments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     state: Mapped[str] = mapped_column(String(16), unique=True)
     line_rich_menu_id: Mapped[str] = mapped_column(String(64))
+    # SHA-256 of the menu's definition and image bytes: a deploy of the same menu changes nothing.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    deployed_at: Mapped[datetime | None]

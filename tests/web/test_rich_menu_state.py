@@ -11,14 +11,15 @@ from bot.db import transaction
 from bot.delivery import apply_rich_menu
 from bot.services.membership.menu_state import users_needing_menu_change
 from models import LineUser, RichMenuDeployment
-from rich_menus.definitions import HEIGHT, WIDTH, rich_menu_request
+from rich_menus.definitions import member_menu
 from tests.factories import make_member
 
 
 def _deploy_member_menu(runtime) -> str:
-    menu_id = runtime.line.api.create_rich_menu(rich_menu_request("member")).rich_menu_id
+    menu = member_menu("main", "OMO")
+    menu_id = runtime.line.api.create_rich_menu(menu.request()).rich_menu_id
     image = io.BytesIO()
-    Image.new("RGB", (WIDTH, HEIGHT), "#06C755").save(image, "PNG")
+    Image.new("RGB", menu.size, "#06C755").save(image, "PNG")
     runtime.line.blob.set_rich_menu_image(menu_id, image.getvalue(), _headers={"Content-Type": "image/png"})
     with transaction(runtime.sessions) as session:
         session.add(RichMenuDeployment(state="member", line_rich_menu_id=menu_id))
