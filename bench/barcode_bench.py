@@ -27,13 +27,13 @@ from bot.app import create_app
 from bot.barcode_images import code128_png, qr_png
 from bot.cli import upgrade_database
 from bot.db import transaction
+from bot.links import card_url, image_path
 from bot.runtime import Runtime
 from bot.services.barcode.codes import current_code
 from bot.services.membership import binding, members
 from bot.services.membership.line_users import record_follow
 from bot.services.staff.api_keys import create_api_key
 from bot.settings import TEST_RUNNER_FLAG, Settings, normalise_database_url
-from bot.web.card import card_url, image_path
 from models import Store
 
 LINE_USER = "U" + "b" * 32
