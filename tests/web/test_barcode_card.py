@@ -25,8 +25,11 @@ AT = STEP_START + timedelta(seconds=18)
 
 
 def decoded(png: bytes) -> tuple[str, zxingcpp.BarcodeFormat]:
-    (result,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    return result.text, result.format
+    """The one code the image holds, read as Code 128 or QR (zxing may report a code twice, or a false positive of
+    another symbology in random bars)."""
+    formats = [zxingcpp.BarcodeFormat.Code128, zxingcpp.BarcodeFormat.QRCode]
+    (result,) = {(r.text, r.format) for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=formats)}
+    return result
 
 
 def _images(message: dict) -> list[dict]:
