@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat import base as messages
-from handlers.context import HandlerContext, Replies
+from handlers.context import HandlerContext, Replies, is_member
 from handlers.routing import action
 
 # Features not built yet: their keywords answer honestly that they are coming, and no menu offers them.
@@ -12,7 +12,7 @@ COMING_SOON: tuple[tuple[str, str], ...] = (("checkin", "每日簽到"), ("tasks
 
 @action("help")
 def show_menu(ctx: HandlerContext, params: dict[str, str]) -> Replies:
-    return messages.menu(ctx.language, ctx.settings.brand_name)
+    return messages.menu(ctx.language, ctx.settings.brand_name, is_member(ctx))
 
 
 def _register_coming_soon(name: str, label: str) -> None:

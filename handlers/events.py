@@ -17,7 +17,7 @@ from linebot.v3.webhooks import (
 from bot.chat import base as messages
 from bot.i18n import language_for
 from bot.services.membership import line_users
-from handlers.context import HandlerContext, Replies
+from handlers.context import HandlerContext, Replies, is_member
 from handlers.routing import ACTIONS, action_for_text, parse_postback
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,14 @@ def on_unfollow(ctx: HandlerContext, event: UnfollowEvent) -> Replies:
 
 def on_text(ctx: HandlerContext, event: MessageEvent) -> Replies:
     if not isinstance(event.message, TextMessageContent):
-        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+        return messages.not_understood(ctx.language, ctx.settings.brand_name, is_member(ctx))
     found = action_for_text(event.message.text)
     if found is None:
-        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+        return messages.not_understood(ctx.language, ctx.settings.brand_name, is_member(ctx))
     name, params = found
     handler = ACTIONS.get(name)
     if handler is None:
-        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+        return messages.not_understood(ctx.language, ctx.settings.brand_name, is_member(ctx))
     return handler(ctx, params)
 
 
@@ -65,5 +65,5 @@ def on_postback(ctx: HandlerContext, event: PostbackEvent) -> Replies:
     handler = ACTIONS.get(name or "")
     if handler is None:
         log.info("unknown postback action %r", name)
-        return messages.not_understood(ctx.language, ctx.settings.brand_name)
+        return messages.not_understood(ctx.language, ctx.settings.brand_name, is_member(ctx))
     return handler(ctx, params)

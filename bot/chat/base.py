@@ -11,7 +11,8 @@ from bot.i18n import _
 BRAND_GREEN = "#06C755"
 GREY = "#888888"
 
-# (action, zh-TW label) in the order the menu shows them: only what is built.
+# (action, zh-TW label) in the order the menu shows them: only what is built. A member sees their profile where a
+# guest is offered to join.
 MENU_ACTIONS: tuple[tuple[str, str], ...] = (
     ("bind", "加入/綁定會員"),
     ("barcode", "會員條碼"),
@@ -21,6 +22,11 @@ MENU_ACTIONS: tuple[tuple[str, str], ...] = (
     ("news", "最新活動"),
     ("stores", "門市資訊"),
 )
+MEMBER_MENU_ACTIONS: tuple[tuple[str, str], ...] = (("profile", "會員資料"), *MENU_ACTIONS[1:])
+
+
+def _menu_actions(is_member: bool) -> tuple[tuple[str, str], ...]:
+    return MEMBER_MENU_ACTIONS if is_member else MENU_ACTIONS
 
 
 def postback_button(label: str, action: str, style: str = "secondary") -> dict[str, Any]:
@@ -52,7 +58,7 @@ def flex(alt_text: str, container: dict[str, Any], quick_reply: QuickReply | Non
     return FlexMessage(altText=alt_text[:400], contents=FlexContainer.from_dict(container), quickReply=quick_reply)
 
 
-def quick_menu(language: str) -> QuickReply:
+def quick_menu(language: str, is_member: bool = False) -> QuickReply:
     return QuickReply.from_dict(
         {
             "items": [
@@ -65,7 +71,7 @@ def quick_menu(language: str) -> QuickReply:
                         "displayText": _(label, language),
                     },
                 }
-                for action, label in MENU_ACTIONS
+                for action, label in _menu_actions(is_member)
             ]
         }
     )
@@ -88,20 +94,20 @@ def welcome(language: str, brand: str, display_name: str | None, returning: bool
     return [TextMessage(text=greeting), flex(greeting, card)]
 
 
-def menu(language: str, brand: str) -> list[Message]:
+def menu(language: str, brand: str, is_member: bool = False) -> list[Message]:
     """The menu card; its quick replies ride on it because LINE shows them only on a batch's last message."""
-    buttons = [postback_button(_(label, language), action) for action, label in MENU_ACTIONS]
+    buttons = [postback_button(_(label, language), action) for action, label in _menu_actions(is_member)]
     card = bubble(
         _("{brand} 可以幫你做這些事", language, brand=brand),
         _("點選下方按鈕，或輸入關鍵字，例如「會員條碼」、「集點卡」、「門市資訊」。", language),
         buttons,
     )
-    return [flex(_("功能選單", language), card, quick_menu(language))]
+    return [flex(_("功能選單", language), card, quick_menu(language, is_member))]
 
 
-def not_understood(language: str, brand: str) -> list[Message]:
+def not_understood(language: str, brand: str, is_member: bool = False) -> list[Message]:
     text = TextMessage(text=_("抱歉，我看不懂這則訊息。請從下方選單選擇想做的事。", language))
-    return [text, *menu(language, brand)]
+    return [text, *menu(language, brand, is_member)]
 
 
 def coming_soon(language: str, label: str) -> list[Message]:

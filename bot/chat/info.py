@@ -28,8 +28,9 @@ def programme_message(language: str, brand: str, programme: Programme, is_member
     if programme.campaigns:
         for card in programme.campaigns:
             earn = rule_text(language, card.rule, card.amount_per_stamp)
+            fill = fill_text(language, card.stamps_to_fill, card.reward)
             lines.append(
-                _line(f"・{_(card.name, language)}：{earn}，{fill_text(language, card.stamps_to_fill, card.reward)}")
+                _line(_("・{name}：{earn}，{fill}", language, name=_(card.name, language), earn=earn, fill=fill))
             )
     else:
         lines.append(_line(_("目前沒有進行中的集點活動，有新活動時會在這裡通知你！", language), color=GREY))
@@ -43,7 +44,9 @@ def programme_message(language: str, brand: str, programme: Programme, is_member
         gives = _("點數 {rate} 倍", language, rate=f"{tier.earn_multiplier:g}")
         if tier.birthday_gift:
             gives += _("，生日禮「{gift}」", language, gift=_(tier.birthday_gift, language))
-        lines.append(_line(f"・{_(tier.label, language)}：{needs}，{gives}"))
+        lines.append(
+            _line(_("・{tier}：{needs}，{gives}", language, tier=_(tier.label, language), needs=needs, gives=gives))
+        )
     action = postback_button(_("我的點數", language), "points") if is_member else None
     join = postback_button(_("加入/綁定會員", language), "bind", style="primary")
     bubble = {

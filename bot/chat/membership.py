@@ -116,7 +116,7 @@ def confirm(language: str, text: str, yes_label: str, yes_data: str) -> list[Mes
 def account_linked(language: str, member_number: str) -> list[Message]:
     """The confirmation after LINE's dialog bound the shopper's membership."""
     text = _("LINE 帳號已與會員綁定完成！會員編號：{number}", language, number=member_number)
-    return [TextMessage(text=text, quickReply=quick_menu(language))]
+    return [TextMessage(text=text, quickReply=quick_menu(language, is_member=True))]
 
 
 def account_link_refused(language: str, why: str) -> list[Message]:

@@ -39,7 +39,7 @@ def how_to_earn(language: str, cards: list[HowToEarn]) -> str:
     for card in cards:
         earn = rule_text(language, card.rule, card.amount_per_stamp)
         fill = fill_text(language, card.stamps_to_fill, card.reward)
-        lines.append(f"・{_(card.name, language)}：{earn}，{fill}")
+        lines.append(_("・{name}：{earn}，{fill}", language, name=_(card.name, language), earn=earn, fill=fill))
     lines.append(_("結帳時出示「會員條碼」就能集點。", language))
     return "\n".join(lines)
 

@@ -96,6 +96,7 @@ def test_the_rich_menu_shows_switches_tabs_and_its_postback_reaches_the_bot(phon
     image = page.get_by_test_id("richmenu-image")
     expect(image).to_be_visible()
     expect(image).to_have_attribute("src", re.compile(rf"/dev/line/api/richmenu/{tab_a}/image$"))
+    expect(image).to_have_js_property("naturalWidth", WIDTH)  # loaded: its box is the drawn size, not a placeholder
     image_box = image.bounding_box()
     assert image_box is not None and image_box["width"] > 300
     assert abs(image_box["height"] - image_box["width"] * HEIGHT / WIDTH) < 2  # scaled to the width

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.chat.base import MENU_ACTIONS
+from bot.chat.base import MEMBER_MENU_ACTIONS, MENU_ACTIONS
 from bot.i18n import TRANSLATIONS_DIR, gettext, language_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def _translatable_literals() -> set[str]:
                 and isinstance(node.args[0].value, str)
             ):
                 found.add(node.args[0].value)
-    return found | {label for _, label in MENU_ACTIONS}
+    return found | {label for _, label in (*MENU_ACTIONS, *MEMBER_MENU_ACTIONS)}
 
 
 def test_every_text_in_the_code_has_an_english_translation():

@@ -69,3 +69,16 @@ def test_a_feature_not_built_yet_answers_honestly_when_typed(platform):
     platform.send_text(user, "簽到")
 
     assert "「每日簽到」功能即將開放，敬請期待！" in texts(platform.bot_messages(user)[seen:])
+
+
+def test_a_member_asking_for_the_menu_is_offered_their_profile_not_to_join(platform, runtime):
+    from tests.factories import make_member
+
+    user, seen = _follow(platform)
+    make_member(runtime.sessions, bound_to=user)
+
+    platform.postback(user, "action=help")
+
+    menu = platform.bot_messages(user)[seen]
+    datas = [b["action"]["data"] for b in menu["contents"]["footer"]["contents"]]
+    assert datas[0] == "action=profile" and "action=bind" not in datas
