@@ -96,6 +96,17 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> Any:
         time.sleep(0.05)
 
 
+def code_step_form(page: str, code: str, step: str | None = None) -> dict[str, str]:
+    """What the SMS code step of the join and bind pages posts: the page's hidden fields and the typed code."""
+    return {
+        "t": field(page, "t"),
+        "v": step or field(page, "v"),
+        "masked": field(page, "masked", default=""),
+        "csrf_token": field(page, "csrf_token"),
+        "code": code,
+    }
+
+
 class Shopper:
     """One LINE user going through the bind page in their own browser (a test client keeps its cookies)."""
 
@@ -120,14 +131,7 @@ class Shopper:
         return answer
 
     def enter(self, code, step=None):
-        form = {
-            "t": field(self.page, "t"),
-            "v": step or field(self.page, "v"),
-            "masked": field(self.page, "masked", default=""),
-            "csrf_token": field(self.page, "csrf_token"),
-            "code": code,
-        }
-        answer = self.browser.post("/members/bind/verify", data=form)
+        answer = self.browser.post("/members/bind/verify", data=code_step_form(self.page, code, step))
         if answer.status_code != 302:
             self.page = text_of(answer)
         return answer

@@ -13,6 +13,7 @@ from bot.sms import wait_for_background_sends
 from models import AccountLinkNonce, BindingAudit, Consent, Member, PhoneVerification
 from tests.binding_helpers import (
     bound_line_user_id,
+    code_step_form,
     fetch,
     field,
     friend,
@@ -45,14 +46,7 @@ class Browser:
         return answer
 
     def enter(self, code, step=None):
-        form = {
-            "t": field(self.page, "t"),
-            "v": step or field(self.page, "v"),
-            "masked": field(self.page, "masked", default=""),
-            "csrf_token": field(self.page, "csrf_token"),
-            "code": code,
-        }
-        answer = self.client.post("/members/join/verify", data=form)
+        answer = self.client.post("/members/join/verify", data=code_step_form(self.page, code, step))
         if answer.status_code != 302:
             self.page = text_of(answer)
         return answer

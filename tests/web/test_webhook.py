@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from models import LineUser, OutboundMessage, WebhookEvent
-from tests.helpers import count, sign, texts
+from tests.helpers import count, post_signed_webhook, texts
 
 
 def test_a_missing_signature_is_refused_and_nothing_is_stored(client, session):
@@ -100,12 +100,7 @@ def test_events_in_standby_mode_send_nothing(platform, session):
 def test_malformed_json_with_a_valid_signature_is_answered_400_and_stores_nothing(client, settings, session):
     body = b'{"destination": "Ubot", "events": [ {'
 
-    response = client.post(
-        "/callback",
-        data=body,
-        content_type="application/json",
-        headers={"X-Line-Signature": sign(body, settings.line_channel_secret)},
-    )
+    response = post_signed_webhook(client, settings.line_channel_secret, body)
 
     assert response.status_code == 400
     assert count(session, WebhookEvent) == 0

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models import WebhookEvent
-from tests.helpers import sign
+from tests.helpers import post_signed_webhook
 
 
 def _text_event(platform, user: str, text: str = "集點卡") -> dict:
@@ -24,10 +24,7 @@ def _text_event(platform, user: str, text: str = "集點卡") -> dict:
 def _deliver(client, settings, events: list[dict]) -> int:
     """Post the events signed, as LINE would (ASCII-escaped JSON carries the unpaired surrogates through)."""
     body = json.dumps({"destination": "U0", "events": events}).encode()
-    signature = sign(body, settings.line_channel_secret)
-    return client.post(
-        "/callback", data=body, content_type="application/json", headers={"X-Line-Signature": signature}
-    ).status_code
+    return int(post_signed_webhook(client, settings.line_channel_secret, body).status_code)
 
 
 def _broken(platform, user: str, break_it) -> dict:
@@ -87,12 +84,7 @@ def test_the_same_broken_event_delivered_twice_is_stored_once(platform, client, 
 def test_a_body_nested_beyond_what_a_parser_can_follow_is_refused_with_400(client, settings, session):
     body = ('{"destination": "U0", "events": ' + "[" * 100_000 + "]" * 100_000 + "}").encode()
 
-    response = client.post(
-        "/callback",
-        data=body,
-        content_type="application/json",
-        headers={"X-Line-Signature": sign(body, settings.line_channel_secret)},
-    )
+    response = post_signed_webhook(client, settings.line_channel_secret, body)
 
     assert response.status_code == 400
     assert session.scalars(select(WebhookEvent)).all() == []
