@@ -14,8 +14,8 @@ from typing import Any
 from linebot.v3.messaging import Message
 
 from bot.barcode_images import code128_png
-from bot.chat.base import BRAND_GREEN, GREY, flex
-from bot.chat.membership import TIER_LABELS, uri_button
+from bot.chat.base import BRAND_GREEN, GREY, flex, uri_button
+from bot.chat.membership import TIER_LABELS
 from bot.i18n import _
 from bot.links import card_url, image_url
 from bot.services.barcode.codes import CODE_LENGTH, STEP_SECONDS, CurrentCode

@@ -38,6 +38,10 @@ def postback_button(label: str, action: str, style: str = "secondary") -> dict[s
     }
 
 
+def uri_button(label: str, uri: str, style: str = "secondary") -> dict[str, Any]:
+    return {"type": "button", "style": style, "height": "sm", "action": {"type": "uri", "label": label, "uri": uri}}
+
+
 def bubble(title: str, body: str, buttons: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "type": "bubble",

@@ -7,8 +7,7 @@ from urllib.parse import quote
 
 from linebot.v3.messaging import Message, TextMessage
 
-from bot.chat.base import GREY, flex, postback_button
-from bot.chat.membership import uri_button
+from bot.chat.base import GREY, flex, postback_button, uri_button
 from bot.chat.stamps import fill_text, rule_text
 from bot.i18n import _
 from bot.services.rewards.programme import Programme

@@ -6,15 +6,11 @@ from typing import Any
 
 from linebot.v3.messaging import Message, TemplateMessage, TextMessage
 
-from bot.chat.base import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button, quick_menu
+from bot.chat.base import BRAND_GREEN, GREY, bubble, flex, member_shortcuts, postback_button, quick_menu, uri_button
 from bot.i18n import _
 from bot.services.membership.members import MemberSummary
 
 TIER_LABELS = {"regular": "一般會員", "silver": "銀卡會員", "gold": "金卡會員"}
-
-
-def uri_button(label: str, uri: str, style: str = "secondary") -> dict[str, Any]:
-    return {"type": "button", "style": style, "height": "sm", "action": {"type": "uri", "label": label, "uri": uri}}
 
 
 def invitation(language: str, brand: str, join_url: str, bind_url: str | None) -> list[Message]:
