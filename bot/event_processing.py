@@ -10,6 +10,7 @@ import logging
 
 from linebot.v3.webhooks import Event, FollowEvent
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.i18n import language_for
 from bot.line_client import LineDeliveryError, Profile
@@ -25,16 +26,17 @@ log = logging.getLogger(__name__)
 MAX_EVENT_ATTEMPTS = 5
 
 
-def _profile_to_record(runtime: Runtime, inbox_id: int) -> Profile | None:
-    """The LINE profile of a new friend, or of a user the bot has no record of, fetched before the transaction;
-    a profile is nice to have, never awaited (None when LINE does not give it)."""
-    with runtime.sessions() as session:
-        row = session.get(WebhookEvent, inbox_id)
-        if row is None or row.status != "pending" or not row.line_user_id or row.event_type == "unfollow":
-            return None
-        if row.event_type != "follow" and find_line_user(session, row.line_user_id) is not None:
-            return None
-        line_user_id = row.line_user_id
+class _ProfileFirst(Exception):
+    """The event needs the user's LINE profile (a follow, or a user the bot has no record of). LINE is never called
+    inside a transaction, so the unit of work is rolled back, the profile fetched, and the event handled again."""
+
+    def __init__(self, line_user_id: str) -> None:
+        super().__init__(line_user_id)
+        self.line_user_id = line_user_id
+
+
+def _fetch_profile(runtime: Runtime, line_user_id: str) -> Profile | None:
+    """A profile is nice to have, never awaited: None when LINE does not give it."""
     try:
         return runtime.line.get_profile(line_user_id)
     except LineDeliveryError as exc:
@@ -44,21 +46,28 @@ def _profile_to_record(runtime: Runtime, inbox_id: int) -> Profile | None:
 
 def process_event(runtime: Runtime, inbox_id: int) -> AfterCommit:
     """Handle one inbox event exactly once; returns the replies (outbox ids) and menu changes to carry out now."""
-    profile = _profile_to_record(runtime, inbox_id)
-    try:
-        with unit_of_work(runtime, after_commit=left_to_the_caller) as uow:
-            _handle(uow, inbox_id, profile)
-    except Exception as exc:
-        _record_failure(runtime, inbox_id, exc)
-        raise
-    return uow.after_commit
+    profile: Profile | None = None
+    profile_asked = False
+    while True:
+        try:
+            with unit_of_work(runtime, after_commit=left_to_the_caller) as uow:
+                _handle(uow, inbox_id, profile, profile_asked)
+        except _ProfileFirst as needed:
+            profile, profile_asked = _fetch_profile(runtime, needed.line_user_id), True
+            continue
+        except Exception as exc:
+            _record_failure(runtime, inbox_id, exc)
+            raise
+        return uow.after_commit
 
 
-def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None) -> None:
+def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_asked: bool) -> None:
     session = uow.session
     row = session.scalars(select(WebhookEvent).where(WebhookEvent.id == inbox_id).with_for_update()).one_or_none()
     if row is None or row.status != "pending":
         return
+    if not profile_asked and _needs_profile(session, row):
+        raise _ProfileFirst(row.line_user_id or "")
     row.attempts += 1
     row.processed_at = uow.now
     if row.mode != "active":
@@ -104,6 +113,13 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None) -> None:
     else:
         queued = outbox.queue_push(session, row.line_user_id, payloads, webhook_event_id=row.id)
     uow.send_after_commit([message.id for message in queued])
+
+
+def _needs_profile(session: Session, row: WebhookEvent) -> bool:
+    """A new friend's profile is stored with their follow; a user the bot has no record of is stored with theirs."""
+    if not row.line_user_id or row.mode != "active" or row.event_type == "unfollow":
+        return False
+    return row.event_type == "follow" or find_line_user(session, row.line_user_id) is None
 
 
 def _record_failure(runtime: Runtime, inbox_id: int, exc: Exception) -> None:
