@@ -18,7 +18,7 @@ from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
 from models.purchases import Purchase, Refund, TierChange
 from models.reminders import PointExpiryReminder
-from models.store import Staff, Store
+from models.store import Staff, StaffAudit, Store
 
 __all__ = [
     "AccountLinkNonce",
@@ -48,6 +48,7 @@ __all__ = [
     "RichMenuDeployment",
     "ScanLog",
     "Staff",
+    "StaffAudit",
     "StampCard",
     "StampCardTemplate",
     "StampEntry",
