@@ -19,17 +19,23 @@ class BarcodeKey(TimestampMixin, Base):
 
 
 class BarcodeUse(TimestampMixin, Base):
-    """A code spent on a value-changing action: one per member and time step, so a code earns or spends once."""
+    """A code spent on a value-changing action: one per member, time step and generation, so a code earns or spends
+    once; spending generation g of a step makes g + 1 the member's code for the rest of that step."""
 
     __tablename__ = "barcode_uses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     time_step: Mapped[int] = mapped_column(BigInteger)
+    generation: Mapped[int] = mapped_column(default=0)
     purpose: Mapped[str] = mapped_column(String(32))
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
 
-    __table_args__ = (UniqueConstraint("member_id", "time_step", name="uq_barcode_uses_member_id_time_step"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "member_id", "time_step", "generation", name="uq_barcode_uses_member_id_time_step_generation"
+        ),
+    )
 
 
 class ScanLog(TimestampMixin, Base):

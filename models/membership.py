@@ -28,6 +28,8 @@ class Member(TimestampMixin, Base):
     referred_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Where the member first joined: pos_import, line, counter, api.
     source: Mapped[str] = mapped_column(String(16), default="line")
+    # The Taiwan e-invoice mobile barcode carrier (手機條碼): "/" and 7 of 0-9 A-Z . + -, shown on the live card.
+    einvoice_carrier: Mapped[str | None] = mapped_column(String(8))
     erased_at: Mapped[datetime | None]
 
     line_user: Mapped[LineUser | None] = relationship()
