@@ -16,6 +16,7 @@ from models.ledger import MemberBalance, PointEntry, StampCard, StampCardTemplat
 from models.line import LineUser, RichMenuDeployment
 from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
+from models.missions import InviteClaim, InviteCode, Mission, MissionProgress, PollAnswer
 from models.purchases import Purchase, Refund, TierChange
 from models.reminders import PointExpiryReminder
 from models.store import Staff, StaffAudit, Store
@@ -34,15 +35,20 @@ __all__ = [
     "CouponRedemption",
     "CouponTemplate",
     "ErasureRequest",
+    "InviteClaim",
+    "InviteCode",
     "LineUser",
     "LinkToken",
     "Member",
     "MemberBalance",
     "MemberImport",
+    "Mission",
+    "MissionProgress",
     "OutboundMessage",
     "PhoneVerification",
     "PointEntry",
     "PointExpiryReminder",
+    "PollAnswer",
     "Purchase",
     "Refund",
     "RichMenuDeployment",
