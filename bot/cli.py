@@ -63,10 +63,11 @@ def _unit_of_work() -> Iterator[UnitOfWork]:
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Add a demo store, clerks and members (safe to run again)."""
-    from bot.services.demo import seed_demo_data
+    from bot.services.demo import seed_demo_data, seed_demo_engagement
 
     with _unit_of_work() as uow:
         added = seed_demo_data(uow.session)
+        added += seed_demo_engagement(uow.session, uow.now)
     click.echo(f"demo data ready ({added} rows added)")
 
 
@@ -231,3 +232,49 @@ def richmenu_relink(per_second: float | None) -> None:
     with _runtime_and_unit_of_work() as (runtime, uow):
         report = relink(runtime.line, uow.session, pacer=Pacer(per_second or BULK_LINK_REQUESTS_PER_SECOND))
     click.echo("\n".join(report.lines()))
+
+
+@main.group()
+def engagement() -> None:
+    """Check-in milestones, lucky draws, scratch cards and missions."""
+
+
+@engagement.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def engagement_load(file: Path) -> None:
+    """Validate an engagement YAML file (see docs/engagement.md) and store it; loading it again changes nothing."""
+    from bot.services.engagement.config import load_config
+    from bot.services.engagement.yaml_nodes import ConfigError
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file.name}: 檔案不是 UTF-8 文字; nothing was loaded") from exc
+    try:
+        with _unit_of_work() as uow:
+            report = load_config(uow.session, text, uow.now)
+    except ConfigError as exc:
+        raise click.ClickException(f"{file.name}: {exc}; nothing was loaded") from exc
+    sections = ", ".join(f"{name} {count}" for name, count in report.changed.items()) or "none"
+    click.echo(f"engagement configuration loaded: {report.total} rows changed ({sections})")
+
+
+@engagement.command("grant-freeze")
+@click.argument("member_number")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 30), help="missed days it covers")
+@click.option("--key", default=None, help="idempotency key (default: one grant per member and day)")
+def engagement_grant_freeze(member_number: str, count: int, key: str | None) -> None:
+    """Give a member streak freezes: each keeps their check-in streak over one missed day."""
+    from sqlalchemy import select
+
+    from bot.services.engagement.checkins import freeze_balance, grant_freezes
+    from models import Member
+
+    with _unit_of_work() as uow:
+        member = uow.session.scalars(select(Member).where(Member.member_number == member_number)).one_or_none()
+        if member is None or member.erased_at is not None:
+            raise click.ClickException(f"no member {member_number}")
+        grant_key = key or f"freeze-grant:{member.id}:{uow.now.astimezone(uow.settings.tz).date().isoformat()}"
+        granted = grant_freezes(uow.session, member, count, reason="品牌贈送", key=f"cli:{grant_key}", at=uow.now)
+        balance = freeze_balance(uow.session, member.id)
+    click.echo(f"{'granted' if granted else 'already granted'}: {member_number} holds {balance} streak freezes")

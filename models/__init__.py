@@ -12,6 +12,20 @@ from models.binding import (
     PhoneVerification,
 )
 from models.coupons import Coupon, CouponRedemption, CouponTemplate
+from models.engagement import (
+    Checkin,
+    CheckinMilestone,
+    CheckinMilestoneAward,
+    CheckinReminder,
+    CheckinReminderPreference,
+    CheckinSettings,
+    Game,
+    GameDayCount,
+    GamePlay,
+    GamePlayGrant,
+    GamePrize,
+    StreakFreezeEntry,
+)
 from models.ledger import MemberBalance, PointEntry, StampCard, StampCardTemplate, StampEntry
 from models.line import LineUser, RichMenuDeployment
 from models.membership import Consent, ErasureRequest, Member, MemberImport
@@ -30,11 +44,22 @@ __all__ = [
     "BindCode",
     "BindCodeFailure",
     "BindingAudit",
+    "Checkin",
+    "CheckinMilestone",
+    "CheckinMilestoneAward",
+    "CheckinReminder",
+    "CheckinReminderPreference",
+    "CheckinSettings",
     "Consent",
     "Coupon",
     "CouponRedemption",
     "CouponTemplate",
     "ErasureRequest",
+    "Game",
+    "GameDayCount",
+    "GamePlay",
+    "GamePlayGrant",
+    "GamePrize",
     "InviteClaim",
     "InviteCode",
     "LineUser",
@@ -58,6 +83,7 @@ __all__ = [
     "StampCard",
     "StampCardTemplate",
     "StampEntry",
+    "StreakFreezeEntry",
     "Store",
     "TierChange",
     "WebhookEvent",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.services.engagement.config import load_config
 from bot.services.rewards.coupon_rules import seed_demo_coupons
 from bot.services.rewards.stamps import seed_demo_stamp_cards
+from bot.settings import PROJECT_ROOT
 from models import Member, Staff, Store
+
+DEMO_ENGAGEMENT = PROJECT_ROOT / "config" / "engagement.example.yaml"
 
 # (code, name, online, address, phone, opening hours)
 DEMO_STORES = (
@@ -58,3 +62,9 @@ def seed_demo_data(session: Session) -> int:
     added += seed_demo_coupons(session)
     added += seed_demo_stamp_cards(session)
     return added
+
+
+def seed_demo_engagement(session: Session, now: datetime) -> int:
+    """Load the example engagement configuration (check-in milestones, the lucky draw, the scratch card); it names
+    the demo coupons and stamp cards, so it runs after `seed_demo_data`. The rows changed (0 when already loaded)."""
+    return load_config(session, DEMO_ENGAGEMENT.read_text(encoding="utf-8"), now).total

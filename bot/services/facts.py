@@ -73,6 +73,14 @@ class PointsExpiring(MemberFact):
     expires_on: date
 
 
+@dataclass(frozen=True)
+class CheckinStreakAtRisk(MemberFact):
+    """The evening reminder: a member who asked for it has a streak that ends unless they check in today."""
+
+    streak: int
+    local_day: date
+
+
 def record(session: Session, fact: Fact) -> None:
     """Record a fact in the session's unit of work; the dispatcher sees it at commit. A fact recorded inside a
     SAVEPOINT that is rolled back is forgotten with it."""

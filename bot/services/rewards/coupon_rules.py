@@ -49,6 +49,7 @@ DEMO_TEMPLATES = (
     DemoTemplate("NT50OFF", "滿 300 折 50", "amount_off", value=50, min_spend=300, valid_days_after_issue=60),
     DemoTemplate("BDAY-SILVER", "銀卡生日禮：折 100 元", "amount_off", value=100, min_spend=200),
     DemoTemplate("BDAY-GOLD", "金卡生日禮：6 吋蛋糕", "free_item", item="6 吋生日蛋糕"),
+    DemoTemplate("BOGO-LATTE", "拿鐵買一送一", "bogo", item="拿鐵", valid_days_after_issue=14),
 )
 
 
@@ -68,8 +69,8 @@ def template_by_code(session: Session, code: str) -> CouponTemplate | None:
 
 
 def seed_demo_coupons(session: Session) -> int:
-    """Add the demo coupon templates that are missing (FREEBREAD, NT50OFF, BDAY-SILVER, BDAY-GOLD); returns how
-    many were added."""
+    """Add the demo coupon templates that are missing (FREEBREAD, NT50OFF, BDAY-SILVER, BDAY-GOLD, BOGO-LATTE);
+    returns how many were added."""
     added = 0
     for demo in DEMO_TEMPLATES:
         if template_by_code(session, demo.code) is not None:

@@ -182,6 +182,24 @@ def smart_stamp(
     return answers
 
 
+def award_stamps(
+    session: Session,
+    member: Member,
+    template: StampCardTemplate,
+    count: int,
+    *,
+    idempotency_key: str,
+    reason: str,
+    at: datetime,
+    tz: tzinfo = DEFAULT_TZ,
+) -> dict[str, Any]:
+    """Give `count` stamps on the member's card of `template` as a reward (a check-in milestone, a mission), within
+    the card's daily limit, filling and rewarding cards like any stamp; once per `idempotency_key`."""
+    return _grant(
+        session, member, template, count, key=idempotency_key, reason=reason, channel="line_task", at=at, tz=tz
+    )
+
+
 def earlier_smart_stamp(session: Session, store_id: int, idempotency_key: str) -> int | None:
     """The member an earlier smart stamp at this store with this idempotency key stamped, if there was one."""
     prefix = f"smart:{store_id}:{idempotency_key}:card:"

@@ -1,0 +1,32 @@
+"""Engagement test helpers: the example configuration loaded, a member checked in or playing at a moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.db import transaction
+from bot.services.demo import DEMO_ENGAGEMENT as EXAMPLE_PATH
+from bot.services.engagement.config import LoadReport, load_config
+from bot.services.rewards.coupon_rules import seed_demo_coupons
+from bot.services.rewards.stamps import seed_demo_stamp_cards
+
+
+def seed(runtime: Any, at: datetime | None = None) -> None:
+    """The demo coupon templates and stamp cards the example configuration names; with `at`, the example
+    configuration loaded too."""
+    with transaction(runtime.sessions) as tx:
+        seed_demo_coupons(tx)
+        seed_demo_stamp_cards(tx)
+        if at is not None:
+            load_config(tx, example_text(), at)
+
+
+def load(runtime: Any, text: str, at: datetime) -> LoadReport:
+    with transaction(runtime.sessions) as tx:
+        return load_config(tx, text, at)
+
+
+def example_text() -> str:
+    return Path(EXAMPLE_PATH).read_text(encoding="utf-8")
