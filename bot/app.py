@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.web.card import bp as card_bp
     from bot.web.health import bp as health_bp
     from bot.web.join import bp as join_bp
+    from bot.web.staff_auth import bp as staff_auth_bp
     from bot.web.webhook import bp as webhook_bp
 
     app.register_blueprint(webhook_bp)
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(join_bp)
     app.register_blueprint(bind_bp)
     app.register_blueprint(card_bp)
+    app.register_blueprint(staff_auth_bp)
     app.register_blueprint(api_members_bp)
     app.register_blueprint(api_coupons_bp)
     app.register_blueprint(coupon_images_bp)

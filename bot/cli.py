@@ -33,7 +33,21 @@ def upgrade_database(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
-@click.group()
+class _Commands(click.Group):
+    """The `omo` group: a missing or wrong setting ends a command with its message, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from bot.settings import ConfigurationError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            raise click.ClickException(
+                f"{exc} (for a local try-out, set APP_ENV=development as ./scripts/start does)"
+            ) from exc
+
+
+@click.group(cls=_Commands)
 def main() -> None:
     """OMO Member Bot."""
 
@@ -278,3 +292,56 @@ def engagement_grant_freeze(member_number: str, count: int, key: str | None) -> 
         granted = grant_freezes(uow.session, member, count, reason="品牌贈送", key=f"cli:{grant_key}", at=uow.now)
         balance = freeze_balance(uow.session, member.id)
     click.echo(f"{'granted' if granted else 'already granted'}: {member_number} holds {balance} streak freezes")
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts for the back office (/staff/login)."""
+
+
+def _new_password() -> str:
+    password: str = click.prompt("password (at least 10 characters)", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@staff.command("create-admin")
+@click.option("--code", required=True, help="the admin's staff number, which they sign in with, e.g. ADMIN")
+@click.option("--name", required=True, help="the admin's name")
+def staff_create_admin(code: str, name: str) -> None:
+    """Make an admin who can sign in to the back office (the first one is made this way); asks for the password."""
+    from bot.refusal_texts import text_for
+    from bot.services.refusals import Refused
+    from bot.services.staff.accounts import create_admin
+
+    password = _new_password()
+    try:
+        with _unit_of_work() as uow:
+            admin = create_admin(uow.session, code, name, password, uow.now)
+            code = admin.code
+    except Refused as exc:
+        raise click.ClickException(text_for(exc, "en")) from exc
+    click.echo(f"admin {code} created; sign in at /staff/login")
+
+
+@staff.command("reset-password")
+@click.argument("code")
+def staff_reset_password(code: str) -> None:
+    """Give a staff member a new password (asked for) and sign them out everywhere."""
+    from sqlalchemy import func, select
+
+    from bot.refusal_texts import text_for
+    from bot.services.refusals import Refused
+    from bot.services.staff.accounts import set_password
+    from models import Staff
+
+    password = _new_password()
+    try:
+        with _unit_of_work() as uow:
+            found = uow.session.scalars(select(Staff).where(func.upper(Staff.code) == code.strip().upper())).first()
+            if found is None:
+                raise click.ClickException(f"no staff member has the staff number {code!r}")
+            set_password(uow.session, found, password, actor=None, at=uow.now)
+            code = found.code
+    except Refused as exc:
+        raise click.ClickException(text_for(exc, "en")) from exc
+    click.echo(f"new password set for {code}; their other sessions have ended")

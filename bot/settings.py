@@ -75,6 +75,8 @@ class Settings:
     welcome_points: int = 0
     pos_rate_limit: Rule = POS_PER_KEY
     trusted_proxy_hops: int = 0
+    staff_session_hours: int = 12
+    staff_idle_minutes: int = 120
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -127,6 +129,8 @@ class Settings:
         hops = env.get("TRUSTED_PROXY_HOPS") or "0"
         if not hops.isascii() or not hops.isdigit():
             raise ConfigurationError("TRUSTED_PROXY_HOPS must be how many proxies stand in front of the app (0: none)")
+        staff_session_hours = _whole_number(env, "STAFF_SESSION_HOURS", 12)
+        staff_idle_minutes = _whole_number(env, "STAFF_IDLE_MINUTES", 120)
         brand_color = (env.get("BRAND_COLOR") or "#06C755").strip()
         if not BRAND_COLOR_PATTERN.match(brand_color):
             raise ConfigurationError(f"BRAND_COLOR must be a colour like #06C755, not {brand_color!r}")
@@ -156,6 +160,8 @@ class Settings:
             welcome_points=welcome_points,
             pos_rate_limit=pos_rate_limit,
             trusted_proxy_hops=int(hops),
+            staff_session_hours=staff_session_hours,
+            staff_idle_minutes=staff_idle_minutes,
         )
 
     @property
@@ -165,6 +171,14 @@ class Settings:
     @property
     def uses_real_line(self) -> bool:
         return self.line_api_base_url == LINE_DEFAULT_API_BASE_URL
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number from the environment, or the default when unset."""
+    text = (env.get(name) or str(default)).strip()
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a positive whole number, not {text!r}")
+    return int(text)
 
 
 def queue_settings(environ: Mapping[str, str] | None = None) -> Settings:

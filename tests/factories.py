@@ -1,4 +1,4 @@
-"""Test data: the one place tests make members."""
+"""Test data: the one place tests make members, stores and staff."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from bot.db import transaction
 from bot.services.membership import binding
 from bot.services.membership.line_users import find_line_user
 from bot.services.rewards.ledger import post_points
-from models import LineUser, Member
+from bot.services.staff.accounts import hash_password
+from models import LineUser, Member, Staff, Store
 
 
 def _next_member_number(session: Session) -> str:
@@ -74,3 +75,47 @@ def make_member(
             assert found is not None, "follow first so the LINE user exists"
             binding.bind(session, member, found, channel="api", at=datetime.now(UTC))
         return member
+
+
+STAFF_PASSWORD = "counter-pass-123"
+
+
+def make_store(sessions: sessionmaker[Session], *, code: str = "TPE01", name: str = "台北信義店") -> Store:
+    """A physical store (the one with this code, when it is already there)."""
+    with transaction(sessions) as session:
+        store = session.scalars(select(Store).where(Store.code == code)).one_or_none()
+        if store is None:
+            store = Store(code=code, name=name)
+            session.add(store)
+            session.flush()
+        session.expunge(store)
+    return store
+
+
+def make_staff(
+    sessions: sessionmaker[Session],
+    *,
+    code: str = "C001",
+    name: str = "王小美",
+    role: str = "clerk",
+    store: Store | None = None,
+    password: str | None = STAFF_PASSWORD,
+    active: bool = True,
+) -> Staff:
+    """A staff member who signs in with `code` and `password` (none: known to the POS API only). Clerks and
+    managers work at `store` (TPE01 unless told)."""
+    if store is None and role in ("clerk", "manager"):
+        store = make_store(sessions)
+    with transaction(sessions) as session:
+        staff = Staff(
+            code=code,
+            name=name,
+            role=role,
+            store_id=store.id if store else None,
+            is_active=active,
+            password_hash=hash_password(password) if password else None,
+        )
+        session.add(staff)
+        session.flush()
+        session.expunge(staff)
+    return staff

@@ -1,4 +1,4 @@
-"""Demo data for the quickstart: a store, two clerks and a few members (idempotent)."""
+"""Demo data for the quickstart: stores, staff who can sign in, a few members (idempotent)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from bot.services.engagement.config import load_config
 from bot.services.rewards.coupon_rules import seed_demo_coupons
 from bot.services.rewards.stamps import seed_demo_stamp_cards
+from bot.services.staff.accounts import hash_password
 from bot.settings import PROJECT_ROOT
 from models import Member, Staff, Store
 
@@ -21,7 +22,15 @@ DEMO_STORES = (
     ("TCH01", "台中勤美店", False, "台中市西區公益路 68 號", "04-2325-0000", "每日 09:00–21:30"),
     ("ONLINE", "網路商店", True, None, None, None),
 )
-DEMO_STAFF = (("C001", "TPE01", "王小美"), ("C002", "TPE01", "陳大文"))
+# (staff number, store, name, role, password): the quickstart's back-office logins, listed in the README. Demo data
+# only: never seed a deployment that real staff use.
+DEMO_STAFF = (
+    ("ADMIN", None, "系統管理員", "admin", "demo-admin-pass"),
+    ("M001", "TPE01", "林店長", "manager", "demo-manager-pass"),
+    ("C001", "TPE01", "王小美", "clerk", "demo-clerk-pass"),
+    ("C002", "TPE01", "陳大文", "clerk", "demo-clerk-pass"),
+    ("K001", None, "行銷小組", "marketer", "demo-marketer-pass"),
+)
 DEMO_MEMBERS = (
     ("M000001", "林怡君", "+886912345678", date(1990, 3, 14)),
     ("M000002", "張家豪", "+886922333444", date(1985, 11, 2)),
@@ -42,10 +51,14 @@ def seed_demo_data(session: Session) -> int:
             store.address, store.phone, store.opening_hours = address, phone, hours
         stores[code] = store
     session.flush()
-    for code, store_code, name in DEMO_STAFF:
-        if session.scalars(select(Staff).where(Staff.code == code)).one_or_none() is None:
-            session.add(Staff(code=code, name=name, store=stores[store_code]))
+    for code, store_code, name, role, password in DEMO_STAFF:
+        staff = session.scalars(select(Staff).where(Staff.code == code)).one_or_none()
+        if staff is None:
+            store = stores[store_code] if store_code else None
+            session.add(Staff(code=code, name=name, role=role, store=store, password_hash=hash_password(password)))
             added += 1
+        elif staff.password_hash is None:  # demo clerks seeded before staff could sign in
+            staff.password_hash = hash_password(password)
     for number, name, phone, birthday in DEMO_MEMBERS:
         if session.scalars(select(Member).where(Member.member_number == number)).one_or_none() is None:
             session.add(

@@ -54,6 +54,11 @@ BIND_CODE_WRONG = Rule("bind-code-wrong", 5, 600, fail_closed=True)
 JOIN_PER_LINE_USER = Rule("join-line-user", 10, 600)
 # Join page posts per client IP: looser, since a shop's Wi-Fi or a carrier's NAT puts many phones behind one address.
 JOIN_PER_IP = Rule("join-ip", 30, 600)
+# Wrong back-office passwords per staff number: five wrong tries lock the number for 15 minutes (an admin can reset
+# the password sooner). Fail closed: a password must not be guessable while the counts are unreachable.
+STAFF_SIGN_IN_PER_CODE = Rule("staff-sign-in-code", 5, 900, fail_closed=True)
+# ... and per client address, so one machine cannot walk through many staff numbers.
+STAFF_SIGN_IN_PER_ADDRESS = Rule("staff-sign-in-address", 30, 900, fail_closed=True)
 # POS API requests per store key: far above any till's pace, low enough that a runaway client cannot flood the
 # database. Overridden by POS_RATE_LIMIT (see Settings).
 POS_PER_KEY = Rule("pos-key", 600, 60)

@@ -59,6 +59,22 @@ class Reason(StrEnum):
     API_KEY_UNKNOWN = "api_key_unknown"
     API_KEY_SCOPES_INVALID = "api_key_scopes_invalid"
     SCOPE_MISSING = "scope_missing"
+    # Staff accounts and the back office
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGN_IN_LOCKED = "sign_in_locked"
+    STAFF_CODE_INVALID = "staff_code_invalid"
+    STAFF_CODE_TAKEN = "staff_code_taken"
+    STAFF_NAME_INVALID = "staff_name_invalid"
+    STAFF_ROLE_INVALID = "staff_role_invalid"
+    STAFF_STORE_REQUIRED = "staff_store_required"
+    STAFF_NOT_FOUND = "staff_not_found"
+    STAFF_OUTSIDE_STORE = "staff_outside_store"
+    PASSWORD_TOO_SHORT = "password_too_short"
+    PASSWORD_WRONG = "password_wrong"
+    LAST_ADMIN = "last_admin"
+    STORE_CODE_INVALID = "store_code_invalid"
+    STORE_CODE_TAKEN = "store_code_taken"
+    STORE_FIELD_INVALID = "store_field_invalid"
     # The member barcode
     # What the scanner is told for a code that leads to no member, whether its member id is unknown or its code
     # forged: telling those apart would say which member ids exist. The scan log keeps which it was.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from babel.messages.pofile import read_po
@@ -13,20 +14,49 @@ from bot.i18n import TRANSLATIONS_DIR, gettext, language_for
 ROOT = Path(__file__).resolve().parents[2]
 
 
+TRANSLATING_FUNCTIONS = {"_", "gettext", "t"}
+# A template's text goes through t("…") (the back office) the same way.
+TEMPLATE_CALL = re.compile(r"""\bt\(\s*(["'])(.+?)\1""")
+
+
+def _module_constants(tree: ast.Module) -> dict[str, str]:
+    return {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
 def _translatable_literals() -> set[str]:
+    """Every text given to a translating function: a literal, or a module constant named in the call."""
     found: set[str] = set()
     for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = _module_constants(tree)
+        for node in ast.walk(tree):
+            if not (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id in {"_", "gettext"}
+                and node.func.id in TRANSLATING_FUNCTIONS
                 and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
             ):
-                found.add(node.args[0].value)
-    return found | {label for _, label in (*MENU_ACTIONS, *MEMBER_MENU_ACTIONS)}
+                continue
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.add(first.value)
+            elif isinstance(first, ast.Name) and first.id in constants:
+                found.add(constants[first.id])
+    for template in ROOT.glob("bot/templates/**/*.html"):
+        found.update(match[1] for match in TEMPLATE_CALL.findall(template.read_text(encoding="utf-8")))
+    return found | {label for _, label in (*MENU_ACTIONS, *MEMBER_MENU_ACTIONS)} | _back_office_labels()
+
+
+def _back_office_labels() -> set[str]:
+    from bot.web.backoffice import NAV_PAGES, ROLE_NAMES
+
+    return {label for _, label, _ in NAV_PAGES} | set(ROLE_NAMES.values())
 
 
 def test_every_text_in_the_code_has_an_english_translation():

@@ -16,7 +16,18 @@ from bot.services.refusals import Reason, Refused
 from bot.web import api_errors, api_input
 from tests.pos import openapi_spec
 
-PARAMS = {"left": 3, "min_spend": "300", "store_code": "TPE01", "key_id": 7, "scope": "members", "scopes": "scan"}
+PARAMS = {
+    "left": 3,
+    "min_spend": "300",
+    "store_code": "TPE01",
+    "key_id": 7,
+    "scope": "members",
+    "scopes": "scan",
+    "minutes": 15,
+    "code": "C001",
+    "length": 10,
+    "field": "地址",
+}
 # Errors the POS API answers at its door, before any service is asked.
 EDGE_ONLY = {"unauthorized", "invalid_request", "rate_limited"}
 

@@ -1,0 +1,108 @@
+"""Staff sign-in and sign-out, the back office's home, a staff member's own password, the language switch."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from bot.services.refusals import Reason, Refused
+from bot.services.staff.accounts import change_own_password, sign_in
+from bot.uow import UnitOfWork, unit_of_work
+from bot.web import runtime
+from bot.web.backoffice import (
+    FORM_EXPIRED,
+    LANGUAGE_KEY,
+    attempt,
+    client_address,
+    csrf_is_valid,
+    end_session,
+    message_page,
+    refusal_text,
+    render_page,
+    staff_page,
+    start_session,
+    t,
+)
+from models import Staff
+
+bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
+
+MAX_FIELD = 200
+SIGNED_OUT = "您已登出"
+PASSWORD_CHANGED = "密碼已更新"
+PASSWORDS_DIFFER = "兩次輸入的新密碼不一致"
+# Where each role starts after signing in (admins see the back office's home).
+HOME_ENDPOINT = {"clerk": "counter.page", "manager": "counter.page"}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site (no scheme, no host, not `//host`) is followed after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def _home_url(staff: Staff) -> str:
+    endpoint = HOME_ENDPOINT.get(staff.role, "staff_auth.home")
+    return url_for(endpoint if endpoint in current_app.view_functions else "staff_auth.home")
+
+
+@bp.route("/login", methods=["GET", "POST"], endpoint="sign_in")
+def sign_in_page() -> ResponseReturnValue:
+    code = (request.form.get("code") or "")[:64]
+    if request.method == "GET":
+        return render_page("staff/login.html", notice=session.pop("notice", None), code="")
+    if not csrf_is_valid():
+        return render_page("staff/login.html", 400, error=t(FORM_EXPIRED), code=code)
+    password = (request.form.get("password") or "")[:MAX_FIELD]
+    with unit_of_work(runtime()) as uow:
+        result = attempt(
+            uow, lambda: sign_in(uow.session, runtime().limiter, code, password, client_address(), uow.now)
+        )
+        if isinstance(result, Refused):
+            status = 429 if result.reason is Reason.SIGN_IN_LOCKED else 401
+            return render_page("staff/login.html", status, error=refusal_text(result), code=code)
+        start_session(result)
+        target = _safe_next(request.args.get("next")) or _home_url(result)
+    return redirect(target)
+
+
+@bp.post("/logout")
+def sign_out() -> ResponseReturnValue:
+    if not csrf_is_valid():
+        return message_page(t(FORM_EXPIRED), 400)
+    end_session()
+    session["notice"] = t(SIGNED_OUT)
+    return redirect(url_for("staff_auth.sign_in"))
+
+
+@bp.get("/")
+@staff_page()
+def home(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
+    return render_page("staff/home.html")
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@staff_page()
+def password(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
+    if request.method == "GET":
+        return render_page("staff/password.html")
+    current = (request.form.get("current") or "")[:MAX_FIELD]
+    new = (request.form.get("new") or "")[:MAX_FIELD]
+    if new != (request.form.get("repeat") or "")[:MAX_FIELD]:
+        return render_page("staff/password.html", 422, error=t(PASSWORDS_DIFFER))
+    result = attempt(uow, lambda: change_own_password(uow.session, staff, current, new, uow.now))
+    if isinstance(result, Refused):
+        return render_page("staff/password.html", 422, error=refusal_text(result))
+    start_session(result)  # this browser stays signed in; every other session of this account ends
+    return render_page("staff/password.html", notice=t(PASSWORD_CHANGED))
+
+
+@bp.get("/language/<code>")
+def switch_language(code: str) -> ResponseReturnValue:
+    if code in ("zh-TW", "en"):
+        session[LANGUAGE_KEY] = code
+    return redirect(_safe_next(request.args.get("next")) or url_for("staff_auth.sign_in"))
