@@ -58,6 +58,8 @@ class Settings:
     line_channel_secret: str = ""
     line_channel_access_token: str = ""
     line_api_base_url: str = LINE_DEFAULT_API_BASE_URL
+    # The official account's basic id ("@123abcde"): invite links open its chat with the invite code typed in.
+    line_basic_id: str = ""
     database_url: str = field(default_factory=default_database_url)
     redis_url: str | None = None
     huey_sqlite_path: str = field(default_factory=default_huey_sqlite_path)
@@ -143,6 +145,7 @@ class Settings:
             line_channel_secret=env.get("LINE_CHANNEL_SECRET") or DEV_CHANNEL_SECRET,
             line_channel_access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN") or DEV_CHANNEL_ACCESS_TOKEN,
             line_api_base_url=(env.get("LINE_API_BASE_URL") or default_api_base).rstrip("/"),
+            line_basic_id=(env.get("LINE_BASIC_ID") or ("@000devline" if dev_line_enabled else "")).strip(),
             database_url=normalise_database_url(env.get("DATABASE_URL") or default_database_url()),
             redis_url=queue.redis_url,
             huey_sqlite_path=queue.huey_sqlite_path,
