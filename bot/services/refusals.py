@@ -75,6 +75,7 @@ class Reason(StrEnum):
     STORE_CODE_INVALID = "store_code_invalid"
     STORE_CODE_TAKEN = "store_code_taken"
     STORE_FIELD_INVALID = "store_field_invalid"
+    API_KEY_NAME_TAKEN = "api_key_name_taken"
     # The member barcode
     # What the scanner is told for a code that leads to no member, whether its member id is unknown or its code
     # forged: telling those apart would say which member ids exist. The scan log keeps which it was.
@@ -92,6 +93,8 @@ class Reason(StrEnum):
     CHANNEL_NOT_ALLOWED = "channel_not_allowed"
     PURCHASE_NOT_FOUND = "purchase_not_found"
     REFUND_EXCEEDS_PURCHASE = "refund_exceeds_purchase"
+    PURCHASE_UNDO_WINDOW_PASSED = "purchase_undo_window_passed"
+    PURCHASE_ALREADY_UNDONE = "purchase_already_undone"
     # Stamp cards
     DAILY_LIMIT_REACHED = "daily_limit_reached"
     NO_STAMP_CARD = "no_stamp_card"
