@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from linebot.v3.messaging import Message
 from sqlalchemy.orm import Session
 
+from bot.chat import checkin as checkin_chat
 from bot.chat import coupons as coupon_chat
 from bot.chat import notices
 from bot.chat import stamps as stamp_chat
@@ -114,6 +115,12 @@ def _coupon_expiring(session: Session, settings: Settings, fact: facts.CouponExp
 @renders(facts.PointsExpiring)
 def _points_expiring(session: Session, settings: Settings, fact: facts.PointsExpiring, to: Recipient) -> Said:
     return notices.points_expiring(to.language, fact.points, fact.expires_on), None
+
+
+@renders(facts.CheckinStreakAtRisk)
+def _streak_at_risk(session: Session, settings: Settings, fact: facts.CheckinStreakAtRisk, to: Recipient) -> Said:
+    said = checkin_chat.streak_at_risk(to.language, fact.streak)
+    return said, f"checkin-reminder:{fact.member_id}:{fact.local_day.isoformat()}"
 
 
 def dispatch(uow: UnitOfWork) -> None:

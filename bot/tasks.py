@@ -17,6 +17,7 @@ from bot import delivery
 from bot.event_processing import process_event
 from bot.queue import huey
 from bot.runtime import get_runtime
+from bot.services.engagement import reminders
 from bot.services.membership import menu_state
 from bot.services.messaging import outbox
 from bot.services.refusals import Refused
@@ -146,3 +147,13 @@ def expire_stamp_cards() -> None:
         closed = stamps.expire_stamp_cards(uow.session, uow.now, uow.settings.tz)
     if closed:
         log.info("closed %d expired stamp cards", closed)
+
+
+@huey.periodic_task(crontab(minute="0,30"))
+def remind_checkin_streaks() -> None:
+    """Every half hour: from the brand's reminder time (20:00 by default) until 22:00 local, remind the members who
+    asked for it and whose check-in streak ends unless they check in today (once a day each)."""
+    with unit_of_work(get_runtime()) as uow:
+        reminded = reminders.remind_streaks_at_risk(uow.session, uow.now, uow.settings.tz)
+    if reminded:
+        log.info("check-in reminders: %d members", reminded)

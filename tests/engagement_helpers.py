@@ -30,3 +30,18 @@ def load(runtime: Any, text: str, at: datetime) -> LoadReport:
 
 def example_text() -> str:
     return Path(EXAMPLE_PATH).read_text(encoding="utf-8")
+
+
+def checkin_at(runtime: Any, clock: Any, member_id: int, at: datetime) -> Any:
+    """Move the clock to `at` and check the member in, as the chat's 簽到 does; the CheckinView."""
+    from bot.services.engagement.checkins import check_in
+    from models import Member
+    from tests.helpers import in_unit_of_work
+
+    clock.set(at)
+
+    def work(uow: Any) -> Any:
+        return check_in(uow.session, uow.session.get_one(Member, member_id), uow.now, uow.settings.tz)
+
+    view, _sent = in_unit_of_work(runtime, work)
+    return view

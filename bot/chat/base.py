@@ -22,7 +22,14 @@ MENU_ACTIONS: tuple[tuple[str, str], ...] = (
     ("news", "最新活動"),
     ("stores", "門市資訊"),
 )
-MEMBER_MENU_ACTIONS: tuple[tuple[str, str], ...] = (("profile", "會員資料"), *MENU_ACTIONS[1:])
+# A member also gets the games that are built (a guest tapping them is invited to join first).
+MEMBER_MENU_ACTIONS: tuple[tuple[str, str], ...] = (
+    ("profile", "會員資料"),
+    *MENU_ACTIONS[1:],
+    ("checkin", "每日簽到"),
+    ("draw", "幸運抽獎"),
+    ("scratch", "刮刮樂"),
+)
 
 
 def _menu_actions(is_member: bool) -> tuple[tuple[str, str], ...]:

@@ -54,12 +54,19 @@ def test_a_prize_left_out_of_the_file_is_switched_off_and_a_changed_odds_is_stor
     [
         ("checkin:\n  milestones:\n    - day: 3\n      points: ten\n", 4, "整數"),
         ("checkin:\n  milestones:\n    - day: 3\n", 3, "一種獎勵"),
-        ("checkin:\n  reminder:\n    time: \"23:00\"\n", 3, "09:00 到 21:59"),
+        ('checkin:\n  reminder:\n    time: "23:00"\n', 3, "09:00 到 21:59"),
         ("checkin:\n  milestones:\n    - day: 3\n      coupon: NOPE\n", 4, "找不到優惠券範本「NOPE」"),
-        ("draws:\n  - code: D\n    name: x\n    prizes:\n      - {code: A, name: a, odds: 60%, points: 1}\n"
-         "      - {code: B, name: b, odds: 50%, points: 1}\n", 6, "超過 100%"),
-        ("draws:\n  - code: D\n    name: x\n    prizes:\n      - {code: A, name: a, odds: 0.5, points: 1}\n", 5,
-         "百分比"),
+        (
+            "draws:\n  - code: D\n    name: x\n    prizes:\n      - {code: A, name: a, odds: 60%, points: 1}\n"
+            "      - {code: B, name: b, odds: 50%, points: 1}\n",
+            6,
+            "超過 100%",
+        ),
+        (
+            "draws:\n  - code: D\n    name: x\n    prizes:\n      - {code: A, name: a, odds: 0.5, points: 1}\n",
+            5,
+            "百分比",
+        ),
         ("draws:\n  - code: D\n    name: x\n    colour: red\n    prizes: []\n", 4, "沒有「colour」"),
         ("raffles:\n  - code: D\n", 1, "沒有「raffles」"),
         ("checkin:\n  milestones:\n    - day: 3\n      points: 1\n    - day: 3\n      points: 2\n", 5, "重複"),

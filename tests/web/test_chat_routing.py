@@ -41,7 +41,7 @@ def test_menu_buttons_post_back_the_documented_actions(platform):
 
     menu = platform.bot_messages(user)[seen]
     datas = [b["action"]["data"] for b in menu["contents"]["footer"]["contents"]]
-    assert datas == [  # only what is built: 簽到, 任務 and 抽獎 are not offered until they are
+    assert datas == [  # only what is built: 任務 is not offered until it is
         f"action={name}" for name in ("bind", "barcode", "points", "stamps", "coupons", "news", "stores")
     ]
 
@@ -66,9 +66,9 @@ def test_an_english_user_gets_english_menus(platform):
 def test_a_feature_not_built_yet_answers_honestly_when_typed(platform):
     user, seen = _follow(platform)
 
-    platform.send_text(user, "簽到")
+    platform.send_text(user, "每日任務")
 
-    assert "「每日簽到」功能即將開放，敬請期待！" in texts(platform.bot_messages(user)[seen:])
+    assert "「每日任務」功能即將開放，敬請期待！" in texts(platform.bot_messages(user)[seen:])
 
 
 def test_a_member_asking_for_the_menu_is_offered_their_profile_not_to_join(platform, runtime):

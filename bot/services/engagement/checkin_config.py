@@ -111,13 +111,13 @@ def load_checkin(session: Session, node: Node, now: datetime) -> int:
                 raise ConfigError(f"第 {milestone.day} 天的里程碑重複了", line_of(item))
             wanted_by_day[milestone.day] = milestone
         for existing in session.scalars(select(CheckinMilestone)).all():
-            wanted = wanted_by_day.pop(existing.day, None)
-            if wanted is None:
+            listed = wanted_by_day.pop(existing.day, None)
+            if listed is None:
                 session.delete(existing)
                 changed += 1
-            elif not _same(existing, wanted):
+            elif not _same(existing, listed):
                 for key in ("reward_kind", "amount", "coupon_template_id", "stamp_card_template_id"):
-                    setattr(existing, key, getattr(wanted, key))
+                    setattr(existing, key, getattr(listed, key))
                 changed += 1
         for milestone in wanted_by_day.values():
             session.add(milestone)

@@ -278,9 +278,7 @@ def view(
     ).all()
     checked = {row.local_day for row in rows}
     frozen = {row.local_day - timedelta(days=n) for row in rows for n in range(1, row.frozen_days + 1)}
-    week = [
-        WeekDay(d, d in checked, d in frozen, d == day) for d in (monday + timedelta(days=i) for i in range(7))
-    ]
+    week = [WeekDay(d, d in checked, d in frozen, d == day) for d in (monday + timedelta(days=i) for i in range(7))]
     streak = current_streak(session, member.id, day)
     upcoming = [m for m in milestones(session) if m.day > streak]
     return CheckinView(

@@ -131,16 +131,16 @@ def _load_games(session: Session, node: Node, kind: str, what: str) -> int:
         if existing.code not in listed:
             changed += _set(existing, {"is_active": False})
     for game_values, prize_values in wanted:
-        game = session.scalars(select(Game).where(Game.code == game_values["code"])).one_or_none()
-        if game is None:
-            game = Game(kind=kind, **game_values)
-            session.add(game)
+        found = session.scalars(select(Game).where(Game.code == game_values["code"])).one_or_none()
+        if found is None:
+            found = Game(kind=kind, **game_values)
+            session.add(found)
             session.flush()
             changed += 1
         else:
-            changed += _set(game, game_values)
+            changed += _set(found, game_values)
         existing_prizes = {
-            prize.code: prize for prize in session.scalars(select(GamePrize).where(GamePrize.game_id == game.id))
+            prize.code: prize for prize in session.scalars(select(GamePrize).where(GamePrize.game_id == found.id))
         }
         for values in prize_values:
             line = values.pop("line")
@@ -148,7 +148,7 @@ def _load_games(session: Session, node: Node, kind: str, what: str) -> int:
             if prize is not None and values["stock"] is not None and values["stock"] < prize.awarded_count:
                 raise ConfigError(f"「{values['code']}」已送出 {prize.awarded_count} 份，庫存不可以比這更少", line)
             if prize is None:
-                session.add(GamePrize(game_id=game.id, awarded_count=0, **values))
+                session.add(GamePrize(game_id=found.id, awarded_count=0, **values))
                 changed += 1
             else:
                 changed += _set(prize, values)
