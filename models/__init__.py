@@ -32,6 +32,7 @@ from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
 from models.missions import InviteClaim, InviteCode, Mission, MissionProgress, PollAnswer
 from models.purchases import Purchase, Refund, TierChange
+from models.referrals import ReferralAttribution, ReferralCode, ReferralLead, ReferralTouch
 from models.reminders import PointExpiryReminder
 from models.store import Staff, StaffAudit, Store
 
@@ -75,6 +76,10 @@ __all__ = [
     "PointExpiryReminder",
     "PollAnswer",
     "Purchase",
+    "ReferralAttribution",
+    "ReferralCode",
+    "ReferralLead",
+    "ReferralTouch",
     "Refund",
     "RichMenuDeployment",
     "ScanLog",
