@@ -1,11 +1,16 @@
-"""Webhook load benchmark: signed follow and text events against the app served by gunicorn.
+"""Webhook benchmark, end to end: signed text events from many users against the bot started as its Procfile starts
+it (release, web, worker), until every answer has reached LINE — played by a recording stand-in on this machine
+(bench/line_standin.py) — beside a bare line-bot-sdk v3 echo webhook (bench/echo_app.py) on the same gunicorn
+settings, in alternating rounds of the same run.
 
-Prints events per second and the p50/p99 answer time of POST /callback. LINE must not be load-tested, so the
-app runs with its local LINE platform; by default no queue consumer runs, which measures the webhook's own work
-(verify, store once, enqueue). `--with-worker` also runs `omo worker`, so replies are sent while the load runs.
+For each round it prints the webhook's answers per second and p50/p99, the answers that reached the stand-in per
+second (end to end) and their latency from the webhook's arrival, how many went out as pushes, reply tokens used
+twice and answers missing; then the medians, the ratio bot / echo (end to end), an idle-system latency (one event
+at a time) and the RSS of every process. Nothing here calls the real LINE platform.
 
-    .venv/bin/python bench/webhook_load.py --events 2000 --concurrency 16
-    DATABASE_URL=postgresql://postgres@127.0.0.1/omo_bench .venv/bin/python bench/webhook_load.py
+    .venv/bin/python bench/webhook_load.py                                  # SQLite database and queue
+    DATABASE_URL=postgresql://postgres@127.0.0.1/omo_bench REDIS_URL=redis://127.0.0.1:6379/15 \\
+        .venv/bin/python bench/webhook_load.py                              # PostgreSQL + Redis
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,21 +43,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def event(kind: str, user_id: str, n: int) -> dict:
-    base = {
-        "type": kind,
+def text_event(user_id: str, n: int) -> dict:
+    return {
+        "type": "message",
         "mode": "active",
         "timestamp": int(time.time() * 1000),
         "source": {"type": "user", "userId": user_id},
         "webhookEventId": uuid.uuid4().hex.upper()[:26],
         "deliveryContext": {"isRedelivery": False},
         "replyToken": uuid.uuid4().hex,
+        "message": {"id": str(n), "type": "text", "text": f"集點卡 🍞 #{n}", "quoteToken": uuid.uuid4().hex},
     }
-    if kind == "follow":
-        base["follow"] = {"isUnblocked": False}
-    else:
-        base["message"] = {"id": str(n), "type": "text", "text": f"集點卡 🍞 #{n}", "quoteToken": uuid.uuid4().hex}
-    return base
 
 
 def signed(events: list[dict]) -> tuple[bytes, str]:
@@ -59,108 +61,293 @@ def signed(events: list[dict]) -> tuple[bytes, str]:
     return body, base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
 
 
-def wait_until_up(port: int, timeout: float = 30.0) -> None:
+def call(port: int, method: str, path: str, body: bytes | None = None) -> dict:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request(method, path, body)
+    answer = json.loads(conn.getresponse().read() or b"{}")
+    conn.close()
+    return answer if isinstance(answer, dict) else {}
+
+
+def wait_until_up(port: int, path: str = "/healthz", timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit("gunicorn did not come up")
+    raise SystemExit(f"nothing answered on port {port}")
 
 
-def run_load(port: int, bodies: list[tuple[bytes, str]], concurrency: int) -> tuple[list[float], int, float]:
-    latencies: list[float] = []
-    failures = 0
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants (gunicorn's master and workers together)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+@dataclass
+class Round:
+    target: str
+    events: int
+    webhook_latencies: list[float] = field(default_factory=list)
+    webhook_wall: float = 0.0
+    non_200: int = 0
+    end_to_end: list[float] = field(default_factory=list)
+    end_to_end_wall: float = 0.0
+    pushes: int = 0
+    tokens_used_twice: int = 0
+    missing: int = 0
+
+    @property
+    def webhook_rate(self) -> float:
+        return len(self.webhook_latencies) / self.webhook_wall if self.webhook_wall else 0.0
+
+    @property
+    def end_to_end_rate(self) -> float:
+        return len(self.end_to_end) / self.end_to_end_wall if self.end_to_end_wall else 0.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else float("nan")
+
+
+def send(
+    port: int, bodies: list[tuple[str, bytes, str]], concurrency: int, sent_at: dict[str, float], result: Round
+) -> None:
     lock = threading.Lock()
     cursor = iter(range(len(bodies)))
 
     def client() -> None:
-        nonlocal failures
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         while True:
             with lock:
                 index = next(cursor, None)
             if index is None:
                 break
-            body, signature = bodies[index]
-            started = time.perf_counter()
+            token, body, signature = bodies[index]
+            started = time.time()
             conn.request("POST", "/callback", body, {"Content-Type": "application/json", "X-Line-Signature": signature})
             response = conn.getresponse()
             response.read()
-            elapsed = time.perf_counter() - started
+            elapsed = time.time() - started
             with lock:
-                latencies.append(elapsed)
-                failures += response.status != 200
+                sent_at[token] = started
+                result.webhook_latencies.append(elapsed)
+                result.non_200 += response.status != 200
 
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    started = time.perf_counter()
+    started = time.time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return latencies, failures, time.perf_counter() - started
+    result.webhook_wall = time.time() - started
+
+
+def collect(standin: int, events: int, sent_at: dict[str, float], result: Round, settle: float = 30.0) -> None:
+    """Wait until every event has an answer at the stand-in (or nothing new arrives for `settle` seconds)."""
+    last, quiet_since = -1, time.monotonic()
+    while True:
+        stats = call(standin, "GET", "/_stats")
+        answered = stats["reply_tokens"] + stats["pushes"]
+        if answered >= events:
+            break
+        if answered != last:
+            last, quiet_since = answered, time.monotonic()
+        elif time.monotonic() - quiet_since > settle:
+            break
+        time.sleep(0.05)
+    arrivals = call(standin, "GET", "/_arrivals")
+    stats = call(standin, "GET", "/_stats")
+    first_sent = min(sent_at.values())
+    finished = first_sent
+    for token, arrived in arrivals["replies"].items():
+        if token in sent_at:
+            result.end_to_end.append(arrived - sent_at[token])
+            finished = max(finished, arrived)
+    for _user, arrived in arrivals["pushes"]:
+        finished = max(finished, arrived)
+    result.pushes = stats["pushes"]
+    result.tokens_used_twice = stats["reply_tokens_used_twice"] + stats["push_keys_used_twice"]
+    result.missing = max(0, events - stats["reply_tokens"] - stats["pushes"])
+    result.end_to_end_wall = finished - first_sent
+
+
+def run_round(target: str, port: int, standin: int, users: list[str], events: int, concurrency: int) -> Round:
+    call(standin, "POST", "/_reset")
+    bodies = []
+    for n in range(events):
+        event = text_event(users[n % len(users)], n)
+        bodies.append((event["replyToken"], *signed([event])))
+    result = Round(target, events)
+    sent_at: dict[str, float] = {}
+    send(port, bodies, concurrency, sent_at, result)
+    collect(standin, events, sent_at, result)
+    return result
+
+
+def idle_latency(port: int, standin: int, users: list[str], events: int) -> list[float]:
+    """One event at a time on an otherwise idle system: how long a shopper waits from the webhook to LINE."""
+    latencies = []
+    for n in range(events):
+        call(standin, "POST", "/_reset")
+        event = text_event(users[n % len(users)], n)
+        body, signature = signed([event])
+        started = time.time()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/callback", body, {"Content-Type": "application/json", "X-Line-Signature": signature})
+        conn.getresponse().read()
+        conn.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            arrived = call(standin, "GET", "/_arrivals")
+            if arrived["replies"] or arrived["pushes"]:
+                stamp = next(iter(arrived["replies"].values()), None) or arrived["pushes"][0][1]
+                latencies.append(stamp - started)
+                break
+            time.sleep(0.005)
+        time.sleep(0.1)
+    return latencies
+
+
+class Target:
+    """One webhook under test: its processes, started before the rounds and stopped after."""
+
+    def __init__(self, name: str, commands: list[list[str]], env: dict[str, str], port: int) -> None:
+        self.name, self.port = name, port
+        self.processes = [
+            subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for command in commands
+        ]
+        wait_until_up(port)
+
+    def rss(self) -> list[float]:
+        return [rss_mib(process.pid) for process in self.processes]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=30)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def describe(result: Round) -> str:
+    webhook, e2e = result.webhook_latencies, result.end_to_end
+    return (
+        f"{result.target:5} webhook {result.webhook_rate:7.1f}/s p50 {ms(percentile(webhook, 0.5))} "
+        f"p99 {ms(percentile(webhook, 0.99))} | reached LINE {result.end_to_end_rate:7.1f}/s "
+        f"p50 {ms(percentile(e2e, 0.5))} p99 {ms(percentile(e2e, 0.99))} | pushes {result.pushes} "
+        f"twice {result.tokens_used_twice} missing {result.missing} non-200 {result.non_200}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=1000, help="events per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per target, alternating")
+    parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--gunicorn-workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--with-worker", action="store_true")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (the Procfile's WEB_CONCURRENCY)")
+    parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker (the Procfile's)")
+    parser.add_argument("--worker-threads", type=int, default=4, help="omo worker --workers (the Procfile's)")
+    parser.add_argument("--idle-events", type=int, default=30, help="events sent one at a time for the idle latency")
     args = parser.parse_args()
 
-    port = free_port()
+    bin_dir = Path(sys.executable).parent
     workdir = Path(tempfile.mkdtemp(prefix="omo-bench-"))
+    standin_port, bot_port, echo_port = free_port(), free_port(), free_port()
     env = dict(os.environ)
     env.update(
         APP_ENV="development",
         LINE_CHANNEL_SECRET=SECRET,
         LINE_CHANNEL_ACCESS_TOKEN="bench-token",
-        LINE_API_BASE_URL=f"http://127.0.0.1:{port}/dev/line-not-running",
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        LINE_API_BASE_URL=f"http://127.0.0.1:{standin_port}",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{bot_port}",
         HUEY_SQLITE_PATH=str(workdir / "huey.sqlite3"),
+        PYTHONPATH=str(ROOT),
     )
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
-    gunicorn = subprocess.Popen(
-        [bin_dir / "gunicorn", "bot.wsgi:app", "--bind", f"127.0.0.1:{port}", "--workers",
-         str(args.gunicorn_workers), "--threads", str(args.threads), "--log-level", "warning"],
-        env=env, cwd=ROOT,
-    )  # fmt: skip
-    worker = subprocess.Popen([bin_dir / "omo", "worker"], env=env, cwd=ROOT) if args.with_worker else None
+    gunicorn = [str(bin_dir / "gunicorn"), "--workers", str(args.web_workers), "--threads", str(args.web_threads),
+                "--log-level", "warning", "--no-control-socket"]  # fmt: skip
+    standin = subprocess.Popen([sys.executable, str(ROOT / "bench" / "line_standin.py"), "--port", str(standin_port)])
+    targets: list[Target] = []
     try:
-        wait_until_up(port)
-        users = [f"U{uuid.uuid4().hex}" for _ in range(max(1, args.events // 4))]
-        bodies = [
-            signed([event("follow" if n % 4 == 0 else "message", users[n % len(users)], n)]) for n in range(args.events)
-        ]
-        run_load(port, bodies[: min(100, len(bodies))], args.concurrency)  # warm-up, not counted
-        latencies, failures, wall = run_load(port, bodies, args.concurrency)
+        wait_until_up(standin_port, "/_stats")
+        subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
+        bot = Target(
+            "bot",
+            [
+                [*gunicorn, "bot.wsgi:app", "--bind", f"127.0.0.1:{bot_port}"],
+                [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads)],
+            ],
+            env,
+            bot_port,
+        )
+        echo = Target("echo", [[*gunicorn, "bench.echo_app:app", "--bind", f"127.0.0.1:{echo_port}"]], env, echo_port)
+        targets = [bot, echo]
+        users = [f"U{uuid.uuid4().hex}" for _ in range(args.users)]
+        for target in targets:  # warm-up, not counted: the bot meets its users (profiles) and both warm up
+            run_round(target.name, target.port, standin_port, users, args.users, args.concurrency)
+        results: dict[str, list[Round]] = {"bot": [], "echo": []}
+        database = env["DATABASE_URL"].split(":", 1)[0]
+        queue = "redis" if env.get("REDIS_URL") else "sqlite"
+        print(
+            f"webhook end to end: {args.events} signed text events a round from {args.users} users, concurrency "
+            f"{args.concurrency}, {args.rounds} alternating rounds; bot on {database} with a {queue} queue, "
+            f"gunicorn {args.web_workers}x{args.web_threads} threads, worker {args.worker_threads} threads; "
+            "echo on the same gunicorn"
+        )
+        for n in range(args.rounds):
+            for target in targets:
+                result = run_round(target.name, target.port, standin_port, users, args.events, args.concurrency)
+                results[target.name].append(result)
+                print(f"  round {n + 1} {describe(result)}", flush=True)
+        idle = {target.name: idle_latency(target.port, standin_port, users, args.idle_events) for target in targets}
+        rss = {target.name: target.rss() for target in targets}
     finally:
-        gunicorn.terminate()
-        if worker:
-            worker.terminate()
-        gunicorn.wait()
+        for target in targets:
+            target.stop()
+        standin.terminate()
         # The queued jobs belong to this run only: leave no work behind in a shared Redis.
         flush = "from bot.queue import huey; huey.flush()"
-        subprocess.run([sys.executable, "-c", flush], env=env, cwd=ROOT, check=True)
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    database = env["DATABASE_URL"].split(":", 1)[0]
-    queue = "redis" if env.get("REDIS_URL") else "sqlite"
-    print(f"webhook load: {len(latencies)} signed events, concurrency {args.concurrency}, database {database}, "
-          f"queue {queue}, gunicorn {args.gunicorn_workers}x{args.threads} threads")  # fmt: skip
-    print(f"  throughput   {len(latencies) / wall:8.1f} events/s")
-    print(f"  answer p50   {statistics.median(latencies) * 1000:8.1f} ms")
-    print(f"  answer p99   {p99 * 1000:8.1f} ms")
-    print(f"  answer max   {latencies[-1] * 1000:8.1f} ms")
-    print(f"  non-200      {failures}")
+        subprocess.run([sys.executable, "-c", flush], env=env, cwd=ROOT, check=False)
+
+    def median(name: str, attr: str) -> float:
+        return statistics.median(getattr(result, attr) for result in results[name])
+
+    bot_e2e, echo_e2e = median("bot", "end_to_end_rate"), median("echo", "end_to_end_rate")
+    print("medians")
+    for name in ("bot", "echo"):
+        rounds = results[name]
+        webhook_p99 = statistics.median(percentile(r.webhook_latencies, 0.99) for r in rounds)
+        print(
+            f"  {name:5} webhook {median(name, 'webhook_rate'):7.1f}/s p99 {ms(webhook_p99)} | "
+            f"reached LINE {median(name, 'end_to_end_rate'):7.1f}/s | idle p50 {ms(percentile(idle[name], 0.5))} "
+            f"p99 {ms(percentile(idle[name], 0.99))} | pushes {sum(r.pushes for r in rounds)} "
+            f"twice {sum(r.tokens_used_twice for r in rounds)} missing {sum(r.missing for r in rounds)}"
+        )
+    print(f"  ratio (end to end, bot / echo) {bot_e2e / echo_e2e if echo_e2e else float('nan'):.2f}")
+    print(f"  RSS MiB: bot web {rss['bot'][0]:.0f}, bot worker {rss['bot'][1]:.0f}, echo web {rss['echo'][0]:.0f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,129 @@
+"""A recording LINE stand-in for benchmarks: answers the Messaging API calls the bot and the echo reference make,
+and records when each reply token (and each push's retry key) arrived.
+
+    python bench/line_standin.py --port 9100
+
+`GET /_stats` answers the counts; `GET /_arrivals` every reply token with its arrival time (time.time()),
+`POST /_reset` forgets everything between rounds. It never calls the real LINE platform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_lock = threading.Lock()
+_replies: Counter[str] = Counter()
+_reply_arrivals: dict[str, float] = {}
+_push_keys: Counter[str] = Counter()
+_push_arrivals: list[tuple[str, float]] = []
+_other_calls: Counter[str] = Counter()
+
+
+def _reset() -> None:
+    with _lock:
+        _replies.clear()
+        _reply_arrivals.clear()
+        _push_keys.clear()
+        _push_arrivals.clear()
+        _other_calls.clear()
+
+
+class StandIn(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as LINE's API hosts allow
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        return
+
+    def _answer(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            parsed = json.loads(raw or b"{}")
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+
+    def do_GET(self) -> None:
+        if self.path == "/_stats":
+            with _lock:
+                stats = {
+                    "replies": sum(_replies.values()),
+                    "reply_tokens": len(_replies),
+                    "reply_tokens_used_twice": sum(1 for n in _replies.values() if n > 1),
+                    "pushes": sum(_push_keys.values()),
+                    "push_keys_used_twice": sum(1 for n in _push_keys.values() if n > 1),
+                    "other_calls": dict(_other_calls),
+                }
+            self._answer(200, stats)
+        elif self.path == "/_arrivals":
+            with _lock:
+                self._answer(200, {"replies": dict(_reply_arrivals), "pushes": list(_push_arrivals)})
+        elif self.path.startswith("/v2/bot/profile/"):
+            user_id = self.path.rsplit("/", 1)[-1]
+            self._answer(200, {"userId": user_id, "displayName": "Bench 使用者", "language": "zh-TW"})
+        else:
+            with _lock:
+                _other_calls["GET " + self.path.split("?")[0].rsplit("/", 1)[0]] += 1
+            self._answer(200, {})
+
+    def do_POST(self) -> None:
+        body = self._body()
+        now = time.time()
+        if self.path == "/_reset":
+            _reset()
+            self._answer(200, {})
+        elif self.path == "/v2/bot/message/reply":
+            token = str(body.get("replyToken", ""))
+            with _lock:
+                _replies[token] += 1
+                _reply_arrivals.setdefault(token, now)
+                twice = _replies[token] > 1
+            if twice:  # LINE refuses a used reply token
+                self._answer(400, {"message": "Invalid reply token"})
+            else:
+                self._answer(200, {"sentMessages": [{"id": "1", "quoteToken": "q"}]})
+        elif self.path == "/v2/bot/message/push":
+            key = self.headers.get("X-Line-Retry-Key") or f"none-{now}"
+            with _lock:
+                _push_keys[key] += 1
+                _push_arrivals.append((str(body.get("to", "")), now))
+                again = _push_keys[key] > 1
+            if again:
+                self._answer(409, {"message": "The retry key is already accepted"})
+            else:
+                self._answer(200, {"sentMessages": [{"id": "1", "quoteToken": "q"}]})
+        else:
+            with _lock:
+                _other_calls["POST " + "/".join(self.path.split("/")[:4])] += 1
+            self._answer(200, {})
+
+    def do_DELETE(self) -> None:
+        with _lock:
+            _other_calls["DELETE " + "/".join(self.path.split("/")[:4])] += 1
+        self._answer(200, {})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), StandIn)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
