@@ -2,7 +2,10 @@
 
     GET /img/<token>.png               a Code 128 or QR image of one code (the token is valid 3 minutes)
     GET /members/card?t=<token>        the live card of one LINE user's membership (the token is valid 12 hours)
-    GET /members/card/code?t=<token>   the card's current code as JSON: the page fetches it as each step ends
+    GET /members/card/code?t=<token>   the card's current code as JSON: the page fetches it as each step ends, and
+                                       polls it with &v=<version> every few seconds so that a code spent at a till
+                                       gives way to the next one at once (the answer is then `unchanged` or the new
+                                       code)
 
 No URL carries a bare LINE user id or a guessable code: every link is signed for its purpose and expires.
 """
@@ -27,6 +30,8 @@ from bot.web import runtime
 from bot.web.pages import PageRefused, notice, refused_page
 
 IMAGE_MAX_AGE_SECONDS = 3 * 60
+# How often the open card asks whether its code was spent: a till that just scanned it sees the next one this soon.
+POLL_SECONDS = 2
 CARD_MAX_AGE_SECONDS = 12 * 60 * 60
 IMAGE_CACHE_CONTROL = "private, max-age=60"
 CONTENT_SECURITY_POLICY = (
@@ -39,21 +44,28 @@ bp = Blueprint("card", __name__)
 
 @dataclass(frozen=True)
 class Shown:
-    """What the card shows at one moment."""
+    """What the card shows at one moment (the member's summary only for the page, not for the code feed)."""
 
-    member: MemberSummary
+    member: MemberSummary | None
     code: CurrentCode
     at: datetime
 
-    def as_json(self, settings: Settings) -> dict[str, Any]:
-        """The code, when the page should swap it, and its images (site-relative: the page's CSP allows only self)."""
+    def timing(self) -> dict[str, Any]:
+        """Which code this is and when the page should swap it."""
         seconds_left = (self.code.expires_at - self.at).total_seconds()
         return {
-            "code": self.code.code,
+            "version": self.code.version,
             "expires_at": self.code.expires_at.isoformat(),
             # Scanners accept a code in its own step and the next one: past this it is refused.
             "valid_until": (self.code.expires_at + timedelta(seconds=STEP_SECONDS)).isoformat(),
             "seconds_left": round(seconds_left, 3),
+        }
+
+    def as_json(self, settings: Settings) -> dict[str, Any]:
+        """The code, when the page should swap it, and its images (site-relative: the page's CSP allows only self)."""
+        return {
+            "code": self.code.code,
+            **self.timing(),
             "barcode_url": image_path(settings, self.code.code, "code128"),
             "qr_url": image_path(settings, self.code.code, "qr"),
         }
@@ -79,11 +91,12 @@ def card_page() -> tuple[str, int]:
     """The live card; its script keeps the code fresh through `card_code`."""
     token = request.args.get("t", "")
     try:
-        shown = _shown(token)
+        shown = _shown(token, with_member=True)
     except PageRefused as refusal:
         return refused_page(refusal)
     from bot.chat.membership import TIER_LABELS  # imported here: handlers import this module
 
+    assert shown.member is not None
     html = render_template(
         "card/card.html",
         brand=runtime().settings.brand_name,
@@ -91,6 +104,7 @@ def card_page() -> tuple[str, int]:
         tier=notice(TIER_LABELS.get(shown.member.tier, shown.member.tier)),
         code=shown.as_json(runtime().settings),
         step_seconds=STEP_SECONDS,
+        poll_seconds=POLL_SECONDS,
         code_url=url_for("card.card_code", t=token),
     )
     return html, 200
@@ -98,12 +112,17 @@ def card_page() -> tuple[str, int]:
 
 @bp.get("/members/card/code")
 def card_code() -> tuple[Response, int]:
-    """The card's current code as JSON; refusals are JSON too, for the page's script to show."""
+    """The card's current code as JSON; refusals are JSON too, for the page's script to show.
+
+    With `v` (the version of the code the page shows) and that code still current, the answer says only
+    `unchanged` and the timing: no image is signed for a poll that changes nothing."""
     try:
-        shown = _shown(request.args.get("t", ""))
+        shown = _shown(request.args.get("t", ""), with_member=False)
     except PageRefused as refusal:
         error = "link_invalid" if refusal.status == 403 else "not_a_member"
         return jsonify(error=error, message=refusal.notice.zh, message_en=refusal.notice.en), refusal.status
+    if request.args.get("v") == shown.code.version:
+        return jsonify(unchanged=True, **shown.timing()), 200
     return jsonify(shown.as_json(runtime().settings)), 200
 
 
@@ -129,20 +148,21 @@ def _card_user(token: str) -> str:
     return line_user_id
 
 
-def _shown(token: str) -> Shown:
+def _shown(token: str, *, with_member: bool) -> Shown:
     line_user_id = _card_user(token)
     try:
-        return _read_card(line_user_id)
+        return _read_card(line_user_id, with_member)
     except IntegrityError:
         # Two first requests created the member's barcode secret at once: the other one's is there now.
-        return _read_card(line_user_id)
+        return _read_card(line_user_id, with_member)
 
 
-def _read_card(line_user_id: str) -> Shown:
+def _read_card(line_user_id: str, with_member: bool) -> Shown:
     with unit_of_work(runtime()) as uow:
         session = uow.session
         member = member_of(session, find_line_user(session, line_user_id))
         if member is None or member.erased_at is not None:
             raise PageRefused(404, notice(NOT_A_MEMBER))
         at = uow.now
-        return Shown(summary(session, member), current_code(session, member, at), at)
+        about = summary(session, member) if with_member else None
+        return Shown(about, current_code(session, member, at), at)

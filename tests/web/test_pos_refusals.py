@@ -85,8 +85,9 @@ def test_a_purchase_with_an_expired_code_is_refused_and_the_scan_stays_logged(cl
     assert response.status_code == 422
     assert response.get_json() == {
         "error": "code_expired",
-        "message": "條碼已過期，請會員重新開啟會員條碼",
-        "message_en": "The code has expired; ask the member to refresh their barcode.",
+        "message": "此條碼已過期，請會員在 LINE 會員卡畫面出示最新的條碼（會自動更新）",
+        "message_en": "This code has expired. Ask the member to show the latest code on their LINE member card (it "
+        "updates by itself).",
     }
     assert session.scalars(select(ScanLog.result)).all() == ["expired"]
     assert count(session, ScanLog) == 1

@@ -14,7 +14,8 @@ from bot.db import transaction
 from bot.services.barcode import codes as barcode
 from bot.services.barcode.codes import STEP_SECONDS, ScanRefused
 from bot.services.barcode.scanning import scan
-from bot.services.refusals import Reason
+from bot.refusal_texts import text_for
+from bot.services.refusals import Reason, Refused
 from models import Member, ScanLog
 from tests.concurrency import race
 from tests.factories import make_member
@@ -71,7 +72,7 @@ def test_a_look_up_may_repeat_but_a_second_transaction_scan_of_one_code_is_refus
     assert statuses == [200, 200, 200]
     assert again.status_code == 409
     assert again.get_json()["error"] == "code_used"
-    assert again.get_json()["message"] == "此條碼已使用過，請會員重新整理條碼"
+    assert again.get_json()["message"] == text_for(Refused(Reason.CODE_USED))
 
 
 def test_a_code_from_two_steps_ago_is_refused_as_expired(client, runtime, shop):

@@ -47,7 +47,7 @@ class ScanOutcome:
 
 def _identify(session: Session, scanned: str, intent: str, store_id: int, at: datetime) -> tuple[Member, bool]:
     try:
-        member, step = barcode.resolve(session, scanned, at)
+        code = barcode.resolve(session, scanned, at)
     except ScanRefused as refused:
         if refused.reason != Reason.CODE_UNKNOWN:
             raise
@@ -59,8 +59,8 @@ def _identify(session: Session, scanned: str, intent: str, store_id: int, at: da
             raise ScanRefused(Reason.MEMBER_NUMBER_LOOKUP_ONLY, member_by_number.id) from None
         return member_by_number, True
     if intent == "transaction":
-        barcode.spend(session, member, step, purpose="transaction", store_id=store_id)
-    return member, False
+        barcode.spend(session, code, purpose="transaction", store_id=store_id)
+    return code.member, False
 
 
 def scan(

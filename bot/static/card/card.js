@@ -3,7 +3,11 @@
    The server says how many seconds the shown code has left (its clock, not the phone's). A code is accepted in its
    own step and the next one, so the page asks for the new code just after the step ends and the code on screen is
    still good while it waits. A failed fetch is retried with a growing pause and an offline notice is shown; a code
-   past its last valid moment is greyed out so that it never looks valid. window.omoCard.refresh() asks at once. */
+   past its last valid moment is greyed out so that it never looks valid. window.omoCard.refresh() asks at once.
+
+   A value-changing scan at a till spends the code and the server issues the next one of the same minute at once, so
+   while the page is looked at it also asks every few seconds, naming the version it shows: the answer is a small
+   `unchanged` (no images) until the code was spent, then the new code, which replaces the old one as at a step end. */
 (function () {
   "use strict";
 
@@ -22,10 +26,13 @@
   var qr = document.getElementById("qr");
   var digits = document.getElementById("digits");
   var stepMs = Number(card.dataset.stepSeconds) * 1000;
+  var pollMs = Number(card.dataset.pollSeconds) * 1000;
   var loadedAt = Date.now();
   var secondsLeft = Number(card.dataset.secondsLeft);
   var state = {
     code: card.dataset.code,
+    version: card.dataset.version,
+    polledAt: loadedAt,
     refreshAt: loadedAt + secondsLeft * 1000,
     validUntil: loadedAt + secondsLeft * 1000 + stepMs,
     retryAt: 0,
@@ -63,18 +70,23 @@
     });
   }
 
-  function show(data) {
+  function time(data, sameCode) {
     var now = Date.now();
-    var sameCode = data.code === state.code;
-    state.code = data.code;
     state.refreshAt = now + data.seconds_left * 1000;
     state.validUntil = state.refreshAt + stepMs;
     // The server's step has not turned yet (a slow clock here): ask again shortly.
     state.retryAt = sameCode && data.seconds_left < 1 ? now + 1000 : 0;
+  }
+
+  function show(data) {
+    time(data, data.version === state.version);
+    state.code = data.code;
+    state.version = data.version;
     barcode.src = data.barcode_url;
     qr.src = data.qr_url;
     digits.textContent = grouped(data.code);
     card.dataset.code = data.code;
+    card.dataset.version = data.version;
     codes.classList.remove("stale");
   }
 
@@ -95,12 +107,19 @@
 
   function refresh() {
     if (state.inFlight) return state.inFlight;
-    var url = card.dataset.codeUrl;
+    var url = card.dataset.codeUrl + "&v=" + encodeURIComponent(state.version);
+    state.polledAt = Date.now();
     state.inFlight = fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) {
         if (response.status === 403 || response.status === 404) return stop(response);
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json().then(function (data) {
+          if (data.unchanged) {
+            time(data, true);
+            state.failures = 0;
+            notify(null);
+            return null;
+          }
           return Promise.all([preload(data.barcode_url), preload(data.qr_url)]).then(function () {
             show(data);
             state.failures = 0;
@@ -124,9 +143,10 @@
     setText("countdown-en", shown ? shown[1] : "refreshes in " + left + " s");
     document.getElementById("timer-fill").style.width = Math.min(100, (100 * left * 1000) / stepMs) + "%";
     codes.classList.toggle("stale", now >= state.validUntil);
-    if (!state.stopped && !state.inFlight && now >= state.refreshAt + ASK_AFTER_STEP_MS && now >= state.retryAt) {
-      refresh();
-    }
+    if (state.stopped || state.inFlight || now < state.retryAt) return;
+    var stepEnded = now >= state.refreshAt + ASK_AFTER_STEP_MS;
+    var spentYet = !document.hidden && now < state.refreshAt && now >= state.polledAt + pollMs;
+    if (stepEnded || spentYet) refresh();
   }
 
   // A sleeping phone stops timers: check again the moment the page is looked at.
