@@ -17,10 +17,13 @@ from sqlalchemy.orm import Session
 
 from bot.chat import checkin as checkin_chat
 from bot.chat import coupons as coupon_chat
+from bot.chat import missions as mission_chat
 from bot.chat import notices
 from bot.chat import stamps as stamp_chat
 from bot.i18n import language_for
 from bot.services import facts
+from bot.services.engagement.mission_views import completed_view
+from bot.services.engagement.missions import MissionCompleted
 from bot.services.messaging import outbox
 from bot.services.rewards.coupons import template_of
 from bot.services.rewards.stamp_views import view_of
@@ -121,6 +124,14 @@ def _points_expiring(session: Session, settings: Settings, fact: facts.PointsExp
 def _streak_at_risk(session: Session, settings: Settings, fact: facts.CheckinStreakAtRisk, to: Recipient) -> Said:
     said = checkin_chat.streak_at_risk(to.language, fact.streak)
     return said, f"checkin-reminder:{fact.member_id}:{fact.local_day.isoformat()}"
+
+
+@renders(MissionCompleted)
+def _mission_completed(session: Session, settings: Settings, fact: MissionCompleted, to: Recipient) -> Said:
+    view = completed_view(session, fact.progress_id)
+    if view is None:
+        return None
+    return mission_chat.completed(to.language, view), f"mission-completed:{fact.progress_id}"
 
 
 def dispatch(uow: UnitOfWork) -> None:

@@ -13,6 +13,7 @@ from handlers import checkin as _checkin  # noqa: F401
 from handlers import coupons as _coupons  # noqa: F401
 from handlers import info as _info  # noqa: F401
 from handlers import membership as _membership  # noqa: F401
+from handlers import missions as _missions  # noqa: F401
 from handlers import points as _points  # noqa: F401
 from handlers import rich_menu as _rich_menu  # noqa: F401
 from handlers import stamps as _stamps  # noqa: F401

@@ -7,7 +7,7 @@ from handlers.context import HandlerContext, Replies, is_member
 from handlers.routing import action
 
 # Features not built yet: their keywords answer honestly that they are coming, and no menu offers them.
-COMING_SOON: tuple[tuple[str, str], ...] = (("tasks", "每日任務"),)
+COMING_SOON: tuple[tuple[str, str], ...] = ()
 
 
 @action("help")

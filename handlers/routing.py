@@ -75,6 +75,7 @@ def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
 # Texts that carry a value: "綁定 123456" (a counter bind code).
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:綁定|bind)\s*(?P<code>\d{6})$", re.IGNORECASE), "bind_code"),
+    (re.compile(r"^(?:邀請碼|invite code|invite)\s*[:：]?\s*(?P<code>[A-Za-z0-9]{6})$", re.IGNORECASE), "invite_code"),
     (re.compile(r"^(?:簽到提醒|checkin reminder)\s*(?P<switch>開|關|on|off)$", re.IGNORECASE), "checkin_reminder"),
 )
 

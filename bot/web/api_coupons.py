@@ -106,6 +106,7 @@ def redeem() -> ResponseReturnValue:
                     member_id=member.id if member else None,
                     spend=spend,
                     transaction_id=transaction_id,
+                    tz=uow.settings.tz,
                 )
             except CouponRefused as refused:
                 coupon = _replayed(session, refused, code, store.id, transaction_id)

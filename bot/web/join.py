@@ -165,7 +165,13 @@ def verify() -> Response | tuple[str, int]:
                 code_refused = refused
             else:
                 member = join_with_verified_phone(
-                    uow.session, line_user, form, verification, now=uow.now, welcome_points=settings.welcome_points
+                    uow.session,
+                    line_user,
+                    form,
+                    verification,
+                    now=uow.now,
+                    welcome_points=settings.welcome_points,
+                    tz=settings.tz,
                 )
     except PageRefused as refusal:
         return refused_page(refusal)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.services.engagement import missions
 from bot.services.refusals import Refused
 from bot.services.rewards.coupons import issue_coupon
 from bot.services.rewards.ledger import post_points
@@ -246,6 +247,7 @@ def check_in(session: Session, member: Member, at: datetime, tz: tzinfo) -> Chec
     except IntegrityError:
         return view(session, member, at, tz, checked_in_now=False)
     rewards = _award(session, member, checkin, at, tz)
+    missions.on_check_in(session, member, at, tz)
     log.info("member %s checked in, streak %s", member.id, streak)
     return view(session, member, at, tz, checked_in_now=True, rewards=rewards, freezes_used=frozen)
 

@@ -7,16 +7,18 @@ LINE's account-link flow for that membership (its holder has just shown they own
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy.orm import Session
 
 from bot.services import facts
+from bot.services.engagement.invites import credit_inviter
 from bot.services.membership.account_link import AccountLinkRefused, record_link_token, start_account_link
 from bot.services.membership.binding import bind
 from bot.services.membership.members import create_member, find_by_phone, member_of
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
+from bot.services.rewards.stamp_cards import DEFAULT_TZ
 from models import AccountLinkNonce, Consent, LineUser, Member, PhoneVerification
 
 # The versions of the terms and the privacy notice the join page shows; change them with the texts.
@@ -48,11 +50,13 @@ def join_with_line(
     *,
     now: datetime,
     welcome_points: int = 0,
+    tz: tzinfo = DEFAULT_TZ,
 ) -> Member:
     """Create the member, bind them to the LINE user and record their consent, all in the caller's transaction.
 
     Refused (`already_joined`) when the LINE user is already bound; PhoneTaken when the phone is a member's.
-    With `welcome_points` > 0 the new member gets them once, as a campaign entry in the ledger.
+    With `welcome_points` > 0 the new member gets them once, as a campaign entry in the ledger. A friend who came
+    with a member's invite code counts on that member's invite missions (brand-local `tz`).
     """
     if member_of(session, line_user) is not None:
         raise Refused(Reason.ALREADY_JOINED)
@@ -82,6 +86,7 @@ def join_with_line(
             at=now,
         )
     session.flush()
+    credit_inviter(session, member, line_user, now, tz)
     facts.record(session, facts.MemberJoined(member.id, welcome_points))
     return member
 
@@ -94,6 +99,7 @@ def join_with_verified_phone(
     *,
     now: datetime,
     welcome_points: int = 0,
+    tz: tzinfo = DEFAULT_TZ,
 ) -> Member | None:
     """After the join page's code was verified: the new member (`join_with_line`), or None when the phone is
     already a member's, whose membership the caller then links with `link_instead`.
@@ -110,7 +116,7 @@ def join_with_verified_phone(
         raise Refused(Reason.ALREADY_JOINED)
     if find_by_phone(session, form.phone_e164) is not None:
         return None
-    return join_with_line(session, line_user, form, now=now, welcome_points=welcome_points)
+    return join_with_line(session, line_user, form, now=now, welcome_points=welcome_points, tz=tz)
 
 
 def link_instead(

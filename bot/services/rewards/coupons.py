@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # A clerk may undo a redemption at their store for this long after it.
 UNDO_WINDOW = timedelta(minutes=15)
 CHANNELS = ("clerk_scan", "pos_api")
+# The brand's zone when a caller does not pass Settings.tz (as stamp cards default to it).
+DEFAULT_TZ: tzinfo = ZoneInfo("Asia/Taipei")
 
 
 def _new_code(session: Session) -> str:
@@ -154,6 +157,7 @@ def redeem_coupon(
     member_id: int | None,
     spend: int | None = None,
     transaction_id: str | None = None,
+    tz: tzinfo = DEFAULT_TZ,
 ) -> Coupon:
     """Use a coupon once, at a store, with its member at the till (`member_id`, identified by the caller): of any
     number of concurrent attempts on one coupon exactly one succeeds.
@@ -161,7 +165,7 @@ def redeem_coupon(
     Refused (`CouponRefused`, nothing changed) with reason `unknown`, `member_required` (no member at the till,
     `member_id` None, and the template does not allow that), `foreign` (`member_id` not the coupon's member),
     `voided`, `used`, `not_yet_valid`, `expired` or `min_spend` (`spend` given and below the template's minimum).
-    `channel` is "clerk_scan" or "pos_api".
+    `channel` is "clerk_scan" or "pos_api". The redemption counts on the member's coupon missions (brand-local `tz`).
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
@@ -196,6 +200,9 @@ def redeem_coupon(
         # The live-redemption index refused a second one: another attempt won.
         raise CouponRefused(Reason.COUPON_USED) from None
     session.refresh(coupon)
+    from bot.services.engagement import missions  # here: missions issue coupons as rewards
+
+    missions.on_coupon_redeemed(session, coupon, at, tz)
     log.info("coupon %s redeemed at store %s via %s", coupon.id, store_id, channel)
     return coupon
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.barcode.scanning import scan
+from bot.services.engagement import missions
 from bot.services.membership.members import find_by_number, points_balance
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
@@ -189,6 +190,7 @@ def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime,
         )
     purchase.points_earned = points
     stamps = stamps_for_purchase(session, member, purchase, at, tz)
+    missions.on_purchase(session, member, purchase, tz)
     change = evaluate_tier(session, member, at, allow_downgrade=False)
     body: dict[str, Any] = {
         "purchase_id": purchase.id,

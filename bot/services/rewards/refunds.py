@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.services.engagement import missions
 from bot.services.membership.members import points_balance
 from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
@@ -130,6 +131,7 @@ def _reverse(
             reverses_entry_id=earn_entry.id,
         )
     stamps_reversed = reverse_purchase_stamps(session, purchase, refund.amount, at, tz)
+    missions.on_refund(session, purchase, refund.amount, at, tz)
     change = evaluate_tier(session, member, at, allow_downgrade=True, reason="refund")
     body: dict[str, Any] = {
         "refund_id": refund.refund_id,
