@@ -129,3 +129,10 @@ def coupon_image_url(settings: Settings, code: str) -> str:
     """The absolute URL of a signed Code 128 PNG of a coupon code, valid for a day (LINE's image messages)."""
     token = sign_link(settings, "coupon-image", {"c": code})
     return f"{settings.public_base_url}/img/coupon/{token}.png"
+
+
+def scratch_url(settings: Settings, line_user_id: str, play_id: int) -> str:
+    """The scratch-card page of one play already decided by the server, behind a link signed for its LINE user
+    (bot.web.scratch accepts it for 24 hours; opened again, it shows the same result)."""
+    token = sign_link(settings, "scratch", {"u": line_user_id, "p": play_id})
+    return f"{settings.public_base_url}/games/scratch?t={token}"

@@ -84,6 +84,8 @@ TEXTS: dict[Reason, str] = {
     Reason.COUPON_INACTIVE: "此優惠券已停止發放",
     Reason.COUPON_ENDED: "此優惠券活動已結束",
     Reason.COUPON_SOLD_OUT: "此優惠券已發送完畢",
+    Reason.GAME_NOT_RUNNING: "目前沒有進行中的活動，敬請期待！",
+    Reason.NO_PLAYS_LEFT: "今天的次數已經用完了，明天再來試試手氣吧！",
     Reason.COUPON_MEMBER_LIMIT: "已達此優惠券每人可領取的上限",
     Reason.COUPON_MEMBER_ERASED: "此會員資料已刪除",
     Reason.COUPON_UNKNOWN: "查無此優惠券",

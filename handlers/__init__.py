@@ -11,6 +11,7 @@ from handlers import actions as _actions  # noqa: F401  (registers the action ha
 from handlers import barcode as _barcode  # noqa: F401
 from handlers import checkin as _checkin  # noqa: F401
 from handlers import coupons as _coupons  # noqa: F401
+from handlers import games as _games  # noqa: F401
 from handlers import info as _info  # noqa: F401
 from handlers import membership as _membership  # noqa: F401
 from handlers import missions as _missions  # noqa: F401

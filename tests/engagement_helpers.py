@@ -45,3 +45,35 @@ def checkin_at(runtime: Any, clock: Any, member_id: int, at: datetime) -> Any:
 
     view, _sent = in_unit_of_work(runtime, work)
     return view
+
+
+class Fixed:
+    """A random source that always draws `number` (0 … 999 999): the band it falls in decides the prize."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+    def randrange(self, stop: int) -> int:
+        return self.number
+
+
+def play_at(runtime: Any, member_id: int, kind: str, at: datetime, number: int | None = None) -> Any:
+    """Play the active game of `kind` for a member at `at` (with a fixed draw when `number` is given)."""
+    from bot.services.engagement.games import play
+    from models import Member
+    from tests.helpers import in_unit_of_work
+
+    def work(uow: Any) -> Any:
+        member = uow.session.get_one(Member, member_id)
+        result = play(uow.session, member, kind, at, uow.settings.tz, Fixed(number) if number is not None else None)
+        return (result.prize.code if result.prize else None, result.plays_left.total, result.play.id)
+
+    return in_unit_of_work(runtime, work)[0]
+
+
+def grant_at(runtime: Any, member_id: int, n: int, at: datetime, *, kind: str = "draw", key: str | None = None) -> bool:
+    from bot.services.engagement.games import grant_plays
+    from models import Member
+
+    with transaction(runtime.sessions) as tx:
+        return grant_plays(tx, tx.get_one(Member, member_id), n, "任務獎勵", at, game_kind=kind, key=key)

@@ -117,6 +117,9 @@ class Reason(StrEnum):
     COUPON_UNDO_WINDOW_PASSED = "undo_window_passed"
     COUPON_OTHER_STORE = "other_store"
     COUPON_UNAVAILABLE = "coupon_unavailable"
+    # Games (lucky draw, scratch card)
+    GAME_NOT_RUNNING = "game_not_running"
+    NO_PLAYS_LEFT = "no_plays_left"
 
 
 class Refused(Exception):
