@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # The client's address (the join page's per-IP limit) comes from X-Forwarded-For set by these proxies.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
 
+    from bot.web.admin import bp as admin_bp
     from bot.web.api_coupons import bp as api_coupons_bp
     from bot.web.api_coupons import images as coupon_images_bp
     from bot.web.api_members import bp as api_members_bp
@@ -39,8 +40,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.web.api_stamps import bp as api_stamps_bp
     from bot.web.bind import bp as bind_bp
     from bot.web.card import bp as card_bp
+    from bot.web.counter import bp as counter_bp
     from bot.web.health import bp as health_bp
     from bot.web.join import bp as join_bp
+    from bot.web.referrals import bp as referrals_bp
+    from bot.web.scratch import bp as scratch_bp
     from bot.web.staff_auth import bp as staff_auth_bp
     from bot.web.webhook import bp as webhook_bp
 
@@ -49,7 +53,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(join_bp)
     app.register_blueprint(bind_bp)
     app.register_blueprint(card_bp)
+    app.register_blueprint(scratch_bp)
     app.register_blueprint(staff_auth_bp)
+    app.register_blueprint(referrals_bp)
+    app.register_blueprint(counter_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(api_members_bp)
     app.register_blueprint(api_coupons_bp)
     app.register_blueprint(coupon_images_bp)

@@ -163,13 +163,13 @@ def staff_page(
                 return message_page(t(FORM_EXPIRED), 400)
             with unit_of_work(runtime()) as uow:
                 staff = signed_in_staff(uow.session, *identity)
-                if staff is not None and (not roles or staff.role in roles or staff.role == "admin"):
+                if staff is not None:
                     g.staff = staff
-                    return view(uow, staff, *args, **kwargs)
-            if staff is None:
-                return to_sign_in(t(SESSION_ENDED))
-            g.staff = staff
-            return message_page(t(NOT_ALLOWED), 403)
+                    if not roles or staff.role in roles or staff.role == "admin":
+                        return view(uow, staff, *args, **kwargs)
+                    # rendered while the session is open: the page's header shows the staff member's store
+                    return message_page(t(NOT_ALLOWED), 403)
+            return to_sign_in(t(SESSION_ENDED))
 
         return wrapper
 

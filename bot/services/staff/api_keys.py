@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services.refusals import Reason, Refused
-from models import ApiKey, Store
+from bot.services.staff.audit import record_change
+from models import ApiKey, Staff, Store
 
 SCOPE_SCAN = "scan"
 SCOPE_COUPONS = "coupons"
@@ -78,6 +79,43 @@ def revoke_api_key(session: Session, key_id: int, *, now: datetime) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = now
         session.flush()
+    return api_key
+
+
+def store_keys(session: Session, *, store_id: int | None = None) -> list[ApiKey]:
+    """The keys (live and revoked), newest first; only one store's with `store_id`."""
+    query = select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    if store_id is not None:
+        query = query.where(ApiKey.store_id == store_id)
+    return list(session.scalars(query))
+
+
+def create_store_key(
+    session: Session, store: Store, name: str, scopes: Iterable[str], *, actor: Staff, at: datetime
+) -> tuple[ApiKey, str]:
+    """A key made in the back office: as `create_api_key`, but a store's live keys have different names (so a form
+    sent twice makes one key, and a name says which key to revoke), and the change is audited (never the key)."""
+    name = name.strip()
+    if not name.isprintable():
+        raise ApiKeyError(Reason.API_KEY_NAME_INVALID)
+    # Two requests for one store queue here (PostgreSQL; SQLite's writers queue anyway), so the name check holds.
+    session.scalars(select(Store.id).where(Store.id == store.id).with_for_update()).one()
+    same_name = select(ApiKey.id).where(ApiKey.store_id == store.id, ApiKey.name == name, ApiKey.revoked_at.is_(None))
+    if name and session.scalars(same_name).first() is not None:
+        raise ApiKeyError(Reason.API_KEY_NAME_TAKEN)
+    api_key, raw_key = create_api_key(session, store_code=store.code, name=name, now=at, scopes=scopes)
+    record_change(session, actor, "api_key.create", api_key, at, store_id=store.id, name=name, scopes=api_key.scopes)
+    return api_key, raw_key
+
+
+def revoke_store_key(session: Session, key_id: int, *, actor: Staff, at: datetime) -> ApiKey:
+    """Revoke a key from the back office; audited the first time (revoking again changes and records nothing)."""
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise ApiKeyError(Reason.API_KEY_UNKNOWN, key_id=key_id)
+    if api_key.revoked_at is None:
+        revoke_api_key(session, key_id, now=at)
+        record_change(session, actor, "api_key.revoke", api_key, at, store_id=api_key.store_id, name=api_key.name)
     return api_key
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +32,14 @@ def record_change(
     return row
 
 
-def recent_changes(session: Session, *, limit: int = 200, store_id: int | None = None) -> list[StaffAudit]:
-    """The newest audit rows first; with `store_id`, only changes to that store and its staff."""
-    query = select(StaffAudit).order_by(StaffAudit.at.desc(), StaffAudit.id.desc()).limit(limit)
+def recent_changes(
+    session: Session, *, limit: int = 200, store_id: int | None = None, before_id: int | None = None
+) -> list[StaffAudit]:
+    """The newest audit rows first; with `store_id`, only changes to that store and its staff; with `before_id`,
+    only rows older than that one (the next page)."""
+    query = select(StaffAudit).order_by(StaffAudit.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(StaffAudit.id < before_id)
     if store_id is not None:
         store_staff = select(Staff.id).where(Staff.store_id == store_id)
         query = query.where(
@@ -41,3 +47,30 @@ def recent_changes(session: Session, *, limit: int = 200, store_id: int | None =
             | ((StaffAudit.target_type == "store") & (StaffAudit.target_id == store_id))
         )
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class AuditSubjects:
+    """The staff, stores and keys a list of audit rows names (as actor, target or a changed store), by id; one
+    deleted since is simply missing."""
+
+    staff: dict[int, Staff]
+    stores: dict[int, Store]
+    api_keys: dict[int, ApiKey]
+
+
+def subjects_of(session: Session, rows: list[StaffAudit]) -> AuditSubjects:
+    """Everyone and everything `rows` name, fetched in three queries."""
+    ids: dict[str, set[int]] = {"staff": set(), "store": set(), "api_key": set()}
+    for row in rows:
+        if row.actor_staff_id is not None:
+            ids["staff"].add(row.actor_staff_id)
+        if row.target_id is not None and row.target_type in ids:
+            ids[row.target_type].add(row.target_id)
+        if isinstance(row.detail.get("store_id"), int):
+            ids["store"].add(row.detail["store_id"])
+    return AuditSubjects(
+        staff={s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_(ids["staff"])))},
+        stores={s.id: s for s in session.scalars(select(Store).where(Store.id.in_(ids["store"])))},
+        api_keys={k.id: k for k in session.scalars(select(ApiKey).where(ApiKey.id.in_(ids["api_key"])))},
+    )
