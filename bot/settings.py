@@ -79,6 +79,8 @@ class Settings:
     trusted_proxy_hops: int = 0
     staff_session_hours: int = 12
     staff_idle_minutes: int = 120
+    # How long a referred member's purchases count for the clerk who brought them (days from the attribution).
+    referral_credit_days: int = 180
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -133,6 +135,7 @@ class Settings:
             raise ConfigurationError("TRUSTED_PROXY_HOPS must be how many proxies stand in front of the app (0: none)")
         staff_session_hours = _whole_number(env, "STAFF_SESSION_HOURS", 12)
         staff_idle_minutes = _whole_number(env, "STAFF_IDLE_MINUTES", 120)
+        referral_credit_days = _whole_number(env, "REFERRAL_CREDIT_DAYS", 180)
         brand_color = (env.get("BRAND_COLOR") or "#06C755").strip()
         if not BRAND_COLOR_PATTERN.match(brand_color):
             raise ConfigurationError(f"BRAND_COLOR must be a colour like #06C755, not {brand_color!r}")
@@ -165,6 +168,7 @@ class Settings:
             trusted_proxy_hops=int(hops),
             staff_session_hours=staff_session_hours,
             staff_idle_minutes=staff_idle_minutes,
+            referral_credit_days=referral_credit_days,
         )
 
     @property

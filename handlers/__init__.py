@@ -16,6 +16,7 @@ from handlers import info as _info  # noqa: F401
 from handlers import membership as _membership  # noqa: F401
 from handlers import missions as _missions  # noqa: F401
 from handlers import points as _points  # noqa: F401
+from handlers import referrals as _referrals  # noqa: F401
 from handlers import rich_menu as _rich_menu  # noqa: F401
 from handlers import stamps as _stamps  # noqa: F401
 from handlers.account_link import on_account_link

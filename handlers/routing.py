@@ -75,6 +75,9 @@ def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
 # Texts that carry a value: "綁定 123456" (a counter bind code).
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:綁定|bind)\s*(?P<code>\d{6})$", re.IGNORECASE), "bind_code"),
+    # A clerk's referral code as the landing page types it: 「推薦碼 ABCD-EFGH」 (checked by the handler, so a mistyped
+    # code gets an answer too). Shoppers' invite codes are 「邀請碼」 and six characters.
+    (re.compile(r"^(?:推薦碼|referral code|referral)\s*[:：]?\s*(?P<code>\S.{0,59})$", re.IGNORECASE), "referral_code"),
     (re.compile(r"^(?:邀請碼|invite code|invite)\s*[:：]?\s*(?P<code>[A-Za-z0-9]{6})$", re.IGNORECASE), "invite_code"),
     (re.compile(r"^(?:簽到提醒|checkin reminder)\s*(?P<switch>開|關|on|off)$", re.IGNORECASE), "checkin_reminder"),
 )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.services import facts
 from bot.services.refusals import Reason, Refused
+from bot.services.staff.referrals import attribute_member
 from models import BindingAudit, LineUser, Member
 
 CHANNELS = ("line_page", "account_link", "counter", "api", "chat")
@@ -58,6 +59,8 @@ def bind(
     line_user.rich_menu_state = "member"
     facts.record(session, facts.MembershipChanged(line_user.line_user_id))
     _audit(session, member, line_user, "bind", channel, at, staff_id, store_id)
+    # A shopper who came with a clerk's referral code is credited to that clerk (the join page binds as line_page).
+    attribute_member(session, member, line_user, kind="join" if channel == "line_page" else "bind", at=at)
     return True
 
 

@@ -276,6 +276,11 @@
   });
   $("richmenu-toggle").addEventListener("click", () => setMenuOpen($("richmenu").classList.contains("collapsed")));
 
+  // LINE's oaMessage link opens the chat with a message typed in, not sent: `/dev/line/?text=…` does the same here
+  // (the staff referral landing page points at it in development).
+  const typed = new URLSearchParams(window.location.search).get("text");
+  if (typed) $("message-input").value = typed.slice(0, 5000);
+
   window.DevLine = { perform, state: () => current };
   poll();
   pollSms();
