@@ -1,4 +1,5 @@
-"""PNG images of a member code: Code 128 for POS scanners and a QR code for phone cameras."""
+"""PNG images of a member code (Code 128 for POS scanners and a QR code for phone cameras) and of an e-invoice mobile
+barcode carrier (Code 39, as the Ministry of Finance's platform prints it)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ def code128_png(text: str) -> bytes:
     return buffer.getvalue()
 
 
+# Code 39 with no check character (a carrier is read as its 8 characters); wide enough for a phone screen.
+CODE39_OPTIONS = {
+    "module_width": 0.4,
+    "module_height": 15.0,
+    "quiet_zone": 6.5,
+    "write_text": False,
+    "dpi": 200,
+}
+
+
 @lru_cache(maxsize=4096)
 def qr_png(text: str) -> bytes:
     """A QR code of `text` as PNG."""
@@ -35,6 +46,17 @@ def qr_png(text: str) -> bytes:
     qr.make(fit=True)
     buffer = BytesIO()
     qr.make_image().save(buffer)
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=256)
+def carrier_barcode_png(carrier: str) -> bytes:
+    """A Code 39 barcode (no check character) of an e-invoice mobile barcode carrier such as "/ABC1234", as PNG.
+
+    The caller passes a valid carrier (bot.services.membership.carrier.is_carrier): "/" and 7 of 0-9 A-Z . + -,
+    all in Code 39's own character set. A scanner must read it as standard Code 39, not Full ASCII."""
+    buffer = BytesIO()
+    barcode.Code39(carrier, writer=ImageWriter(), add_checksum=False).write(buffer, options=CODE39_OPTIONS)
     return buffer.getvalue()
 
 

@@ -125,6 +125,17 @@ def card_url(settings: Settings, line_user_id: str) -> str:
     return f"{settings.public_base_url}/members/card?t={token}"
 
 
+def carrier_image_path(settings: Settings, carrier: str) -> str:
+    """The site-relative path of an encrypted, expiring Code 39 PNG link of an e-invoice mobile barcode carrier."""
+    token = sign_link(settings, "carrier-image", {"c": carrier})
+    return f"/img/carrier/{token}.png"
+
+
+def carrier_image_url(settings: Settings, carrier: str) -> str:
+    """The absolute URL of a signed Code 39 PNG of a carrier, as LINE's image components need."""
+    return settings.public_base_url + carrier_image_path(settings, carrier)
+
+
 def coupon_image_url(settings: Settings, code: str) -> str:
     """The absolute URL of a signed Code 128 PNG of a coupon code, valid for a day (LINE's image messages)."""
     token = sign_link(settings, "coupon-image", {"c": code})

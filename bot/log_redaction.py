@@ -42,8 +42,8 @@ _SENSITIVE_PAIR = re.compile(
     """
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-# Signed barcode and coupon image paths: /img/<token>.png, /img/coupon/<token>.png.
-_IMAGE_PATH = re.compile(r"(/img/(?:coupon/)?)[^/\s?\"'#]+?(?=\.png\b|[\s?\"'#]|$)")
+# Signed barcode, coupon and carrier image paths: /img/<token>.png, /img/coupon/<token>.png, /img/carrier/<token>.png.
+_IMAGE_PATH = re.compile(r"(/img/(?:coupon/|carrier/)?)[^/\s?\"'#]+?(?=\.png\b|[\s?\"'#]|$)")
 # Every value of a URL's query string: ?t=…, &t=…, ?linkToken=…
 _QUERY_VALUE = re.compile(r"([?&][^=&?\s\"'#<>]+=)[^&\s\"'#<>]+")
 # Long runs of mixed-case letters and digits: access tokens, API keys, signatures, signed link payloads.
@@ -58,6 +58,9 @@ _DATE = re.compile(
     r"(?<![\w-])(?:19|20)\d{2}([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])(?![\w-])(?![T ]\d{1,2}:)"
 )
 _DATE_REPR = re.compile(r"\bdate\(\s*\d{4},\s*\d{1,2},\s*\d{1,2}\s*\)")
+# An e-invoice mobile barcode carrier (/ABC1234: "/" and 7 of 0-9 A-Z . + -), in a database error's parameters or
+# anywhere else, on its own and not inside a path or a token (a full stop may end the sentence after it).
+_CARRIER = re.compile(r"(?<![A-Za-z0-9_./+-])/[0-9A-Z.+\-]{7}(?![A-Za-z0-9_+-]|\.[A-Za-z0-9_.+-])")
 
 
 def _keep_last_three_digits(match: re.Match[str]) -> str:
@@ -92,6 +95,7 @@ _STEPS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
     (_IMAGE_PATH, rf"\1{MASK}"),
     (_QUERY_VALUE, rf"\1{MASK}"),
     (_LONG_TOKEN, _mask_if_mixed),
+    (_CARRIER, f"/{MASK}"),
     (_DATE, "****-**-**"),
 )
 

@@ -14,6 +14,7 @@ TEXTS: dict[Reason, str] = {
     Reason.ALREADY_JOINED: "你的 LINE 帳號已綁定會員，不需要再加入",
     Reason.MEMBER_NOT_FOUND: "查無此會員編號",
     Reason.ALREADY_ERASED: "此會員資料已刪除",
+    Reason.CARRIER_INVALID: "手機條碼格式為 / 加 7 碼英數字，例如 /ABC1234",
     Reason.MEMBER_ERASED_CANNOT_BIND: "此會員資料已刪除，無法綁定",
     Reason.LINE_USER_BOUND_ELSEWHERE: "你的 LINE 帳號已綁定其他會員，請先解除綁定",
     Reason.MEMBER_BOUND_ELSEWHERE: "此會員已綁定其他 LINE 帳號，請洽門市人員協助解除綁定",

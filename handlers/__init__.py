@@ -9,6 +9,7 @@ from linebot.v3.webhooks import AccountLinkEvent, Event, FollowEvent, MessageEve
 
 from handlers import actions as _actions  # noqa: F401  (registers the action handlers)
 from handlers import barcode as _barcode  # noqa: F401
+from handlers import carrier as _carrier  # noqa: F401
 from handlers import checkin as _checkin  # noqa: F401
 from handlers import coupons as _coupons  # noqa: F401
 from handlers import games as _games  # noqa: F401

@@ -50,6 +50,15 @@ KEYWORDS: dict[str, str] = {
     "會員資料": "profile",
     "我的會員": "profile",
     "profile": "profile",
+    "載具": "carrier",
+    "手機條碼": "carrier",
+    "手機載具": "carrier",
+    "發票載具": "carrier",
+    "carrier": "carrier",
+    "刪除載具": "carrier_remove",
+    "移除載具": "carrier_remove",
+    "載具刪除": "carrier_remove",
+    "remove carrier": "carrier_remove",
     "解除綁定": "unbind",
     "unbind": "unbind",
     "刪除我的資料": "erase",
@@ -80,6 +89,12 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:推薦碼|referral code|referral)\s*[:：]?\s*(?P<code>\S.{0,59})$", re.IGNORECASE), "referral_code"),
     (re.compile(r"^(?:邀請碼|invite code|invite)\s*[:：]?\s*(?P<code>[A-Za-z0-9]{6})$", re.IGNORECASE), "invite_code"),
     (re.compile(r"^(?:簽到提醒|checkin reminder)\s*(?P<switch>開|關|on|off)$", re.IGNORECASE), "checkin_reminder"),
+    # 「載具 /ABC1234」 or the carrier alone: whatever follows goes to the handler, so a typo gets the format.
+    (
+        re.compile(r"^(?:載具|手機條碼|手機載具|發票載具|carrier)\s*[:：]?\s*(?P<carrier>\S.{0,39})$", re.IGNORECASE),
+        "carrier_set",
+    ),
+    (re.compile(r"^(?P<carrier>[/／]\S{7})$"), "carrier_set"),
 )
 
 

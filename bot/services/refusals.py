@@ -20,6 +20,8 @@ class Reason(StrEnum):
     ALREADY_JOINED = "already_joined"
     MEMBER_NOT_FOUND = "member_not_found"
     ALREADY_ERASED = "already_erased"
+    # The member's e-invoice mobile barcode carrier (手機條碼)
+    CARRIER_INVALID = "carrier_invalid"
     # Binding a LINE account to a membership
     MEMBER_ERASED_CANNOT_BIND = "member_erased_cannot_bind"
     LINE_USER_BOUND_ELSEWHERE = "line_user_bound_elsewhere"

@@ -1,6 +1,7 @@
 """The member barcode on the web: signed, expiring image links and the live member card.
 
     GET /img/<token>.png               a Code 128 or QR image of one code (the token is valid 3 minutes)
+    GET /img/carrier/<token>.png       a Code 39 image of an e-invoice mobile barcode carrier (valid a day)
     GET /members/card?t=<token>        the live card of one LINE user's membership (the token is valid 12 hours)
     GET /members/card/code?t=<token>   the card's current code as JSON: the page fetches it as each step ends, and
                                        polls it with &v=<version> every few seconds so that a code spent at a till
@@ -19,9 +20,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
-from bot.barcode_images import RENDERERS
-from bot.links import LinkInvalid, image_path, read_link
+from bot.barcode_images import RENDERERS, carrier_barcode_png
+from bot.links import LinkInvalid, carrier_image_path, image_path, read_link
 from bot.services.barcode.codes import CODE_LENGTH, STEP_SECONDS, CurrentCode, current_code
+from bot.services.membership.carrier import carrier_of, is_carrier
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.members import MemberSummary, member_of, summary
 from bot.settings import Settings
@@ -30,6 +32,8 @@ from bot.web import runtime
 from bot.web.pages import PageRefused, notice, refused_page
 
 IMAGE_MAX_AGE_SECONDS = 3 * 60
+# A carrier does not rotate: its image link lives as long as a chat message showing it is likely to be looked at.
+CARRIER_IMAGE_MAX_AGE_SECONDS = 24 * 60 * 60
 # How often the open card asks whether its code was spent: a till that just scanned it sees the next one this soon.
 POLL_SECONDS = 2
 CARD_MAX_AGE_SECONDS = 12 * 60 * 60
@@ -49,6 +53,7 @@ class Shown:
     member: MemberSummary | None
     code: CurrentCode
     at: datetime
+    carrier: str | None = None
 
     def timing(self) -> dict[str, Any]:
         """Which code this is and when the page should swap it."""
@@ -86,6 +91,21 @@ def image(token: str) -> Response:
     return response
 
 
+@bp.get("/img/carrier/<token>.png")
+def carrier_image(token: str) -> Response:
+    """The Code 39 PNG of the carrier a signed token names; anything else is a bare 404."""
+    try:
+        payload = read_link(runtime().settings, "carrier-image", token, max_age=CARRIER_IMAGE_MAX_AGE_SECONDS)
+    except LinkInvalid:
+        return Response(status=404)
+    carrier = payload.get("c")
+    if not (isinstance(carrier, str) and is_carrier(carrier)):
+        return Response(status=404)
+    response = Response(carrier_barcode_png(carrier), mimetype="image/png")
+    response.headers["Cache-Control"] = IMAGE_CACHE_CONTROL
+    return response
+
+
 @bp.get("/members/card")
 def card_page() -> tuple[str, int]:
     """The live card; its script keeps the code fresh through `card_code`."""
@@ -106,6 +126,8 @@ def card_page() -> tuple[str, int]:
         step_seconds=STEP_SECONDS,
         poll_seconds=POLL_SECONDS,
         code_url=url_for("card.card_code", t=token),
+        carrier=shown.carrier,
+        carrier_url=carrier_image_path(runtime().settings, shown.carrier) if shown.carrier else None,
     )
     return html, 200
 
@@ -164,5 +186,6 @@ def _read_card(line_user_id: str, with_member: bool) -> Shown:
         if member is None or member.erased_at is not None:
             raise PageRefused(404, notice(NOT_A_MEMBER))
         at = uow.now
-        about = summary(session, member) if with_member else None
-        return Shown(about, current_code(session, member, at), at)
+        if not with_member:
+            return Shown(None, current_code(session, member, at), at)
+        return Shown(summary(session, member), current_code(session, member, at), at, carrier_of(member))

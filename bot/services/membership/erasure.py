@@ -26,9 +26,9 @@ def request_erasure(
     """Erase a member's personal data now and record the request as completed; returns the request.
 
     The request records the store and the clerk that took it: both are required on the "api" channel (a counter),
-    neither is known in the chat. The LINE account is unbound (audited on `channel`), name, phone and birthday are
-    cleared and `erased_at` set, and codes sent to the phone are deleted. The member number and the points ledger
-    are kept. A member already erased is refused (`already_erased`) and nothing new is recorded.
+    neither is known in the chat. The LINE account is unbound (audited on `channel`), name, phone, birthday and
+    e-invoice carrier are cleared and `erased_at` set, and codes sent to the phone are deleted. The member number and
+    the points ledger are kept. A member already erased is refused (`already_erased`) and nothing new is recorded.
     """
     assert channel in ERASURE_CHANNELS, channel
     if channel == "api" and (store_id is None or staff_id is None):
@@ -44,6 +44,7 @@ def request_erasure(
     member.name = None
     member.phone_e164 = None
     member.birthday = None
+    member.einvoice_carrier = None
     member.erased_at = now
     request = ErasureRequest(
         member_id=member.id, channel=channel, store_id=store_id, staff_id=staff_id, completed_at=now, created_at=now
