@@ -28,3 +28,12 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
 def mask_phone(e164: str) -> str:
     """+886912345678 -> +886*****5678, for screens and logs that must not show the number."""
     return e164[:4] + "*" * max(0, len(e164) - 8) + e164[-4:]
+
+
+def mask_phone_local(e164: str) -> str:
+    """+886912345678 -> 0912-***-678, the way a Taiwanese counter shows a member's mobile without revealing it;
+    a number from elsewhere is masked as `mask_phone` does."""
+    if e164.startswith("+886") and len(e164) == 13 and e164[4:].isdigit():
+        national = "0" + e164[4:]
+        return f"{national[:4]}-***-{national[-3:]}"
+    return mask_phone(e164)
