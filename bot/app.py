@@ -43,7 +43,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.web.counter import bp as counter_bp
     from bot.web.health import bp as health_bp
     from bot.web.join import bp as join_bp
-    from bot.web.scratch import bp as scratch_bp
     from bot.web.referrals import bp as referrals_bp
     from bot.web.scratch import bp as scratch_bp
     from bot.web.staff_auth import bp as staff_auth_bp
@@ -54,7 +53,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(join_bp)
     app.register_blueprint(bind_bp)
     app.register_blueprint(card_bp)
-    app.register_blueprint(scratch_bp)
     app.register_blueprint(scratch_bp)
     app.register_blueprint(staff_auth_bp)
     app.register_blueprint(referrals_bp)
