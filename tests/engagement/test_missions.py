@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from bot.services.engagement.checkins import check_in
 from bot.services.engagement.missions import MissionCompleted
+from bot.services.refusals import Refused
 from bot.services.rewards.coupons import redeem_coupon
 from bot.services.rewards.ledger import points_balance
 from models import Coupon, CouponTemplate, Member, MissionProgress, PointEntry
 from tests.coupon_helpers import give, make_template
 from tests.factories import make_member
 from tests.helpers import count, in_unit_of_work, texts
-from tests.mission_helpers import TPE, buy, load_missions, mission_yaml, online_store, progress, refund, store_id
+from tests.mission_helpers import TPE, buy, load_missions, mission_yaml, online_store, progress, refund
 from tests.pos import open_shop
 
 # Wednesday 3 June 2026, 11:00 in Taipei.
@@ -227,7 +228,7 @@ def test_an_erased_member_makes_no_progress(runtime, clock, shop, session):
     with transaction(runtime.sessions) as tx:
         tx.get_one(Member, member.id).erased_at = WEDNESDAY
 
-    with pytest.raises(Exception):  # an erased member cannot buy: the purchase is refused
+    with pytest.raises(Refused):  # an erased member cannot buy: the purchase is refused
         at(runtime, clock, WEDNESDAY, lambda uow: buy(uow, web, member.id, 700, online=True))
 
     assert count(session, MissionProgress) == 0
