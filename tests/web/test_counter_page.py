@@ -3,7 +3,12 @@ redeems and undoes coupons and purchases; refusals come from the reason codes an
 
 from __future__ import annotations
 
+import base64
+import io
+
 import pytest
+import zxingcpp
+from PIL import Image
 from sqlalchemy import func, select
 
 from bot.db import transaction
@@ -352,3 +357,18 @@ def _sign_in(client, code: str) -> None:
     client.post(
         "/staff/login", data={"code": code, "password": STAFF_PASSWORD, "csrf_token": field(login, "csrf_token")}
     )
+
+
+def test_the_members_e_invoice_carrier_is_shown_as_a_code_39_barcode(counter, runtime, clock, session):
+    member = make_member(runtime.sessions)
+    with transaction(runtime.sessions) as tx:
+        tx.get_one(Member, member.id).einvoice_carrier = "/ABC+1.2"
+
+    card = counter.ok("/counter/lookup", query="M000001")["member"]
+
+    assert card["carrier"]["code"] == "/ABC+1.2"
+    prefix = "data:image/png;base64,"
+    assert card["carrier"]["image"].startswith(prefix)
+    png = base64.b64decode(card["carrier"]["image"].removeprefix(prefix))
+    read = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.Code39)
+    assert [result.text for result in read] == ["/ABC+1.2"]
