@@ -142,6 +142,8 @@ MEMBER_MAIN_CELLS = (
     ("coupons", "優惠券", "Coupons"),
 )
 MEMBER_MORE_CELLS = (
+    ("checkin", "每日簽到", "Daily check-in"),
+    ("draw", "幸運抽獎", "Lucky draw"),
     ("profile", "會員資料", "My membership"),
     ("news", "最新活動", "What's new"),
     ("stores", "門市資訊", "Our stores"),
@@ -169,9 +171,10 @@ def guest_menu(brand_name: str) -> MenuDefinition:
 
 
 def member_menu(tab: str, brand_name: str) -> MenuDefinition:
-    """One tab of the member menu: the tab bar on top, then four areas in a 2x2 grid."""
+    """One tab of the member menu: the tab bar on top, then its areas: the main tab's four in a 2x2 grid, the "more"
+    tab's six in a 3x2 grid."""
     cells = MEMBER_MAIN_CELLS if tab == "main" else MEMBER_MORE_CELLS
-    boxes = grid(TAB_BAR_HEIGHT, FULL_HEIGHT - TAB_BAR_HEIGHT, 2, 2)
+    boxes = grid(TAB_BAR_HEIGHT, FULL_HEIGHT - TAB_BAR_HEIGHT, 2 if len(cells) == 4 else 3, 2)
     return MenuDefinition(
         state=MEMBER if tab == "main" else MEMBER_MORE,
         name=f"omo-member-{tab}",

@@ -193,6 +193,8 @@ ICONS: dict[str, Icon] = {
     "news": _circle_glyph("!"),
     "stores": _icon_store,
     "help": _circle_glyph("?"),
+    "checkin": _circle_glyph("✓"),
+    "draw": _circle_glyph("★"),
 }
 
 

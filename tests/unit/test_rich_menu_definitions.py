@@ -15,7 +15,7 @@ from rich_menus.definitions import MEMBER_MAIN_ALIAS, MEMBER_MORE_ALIAS, TAB_ACT
 from rich_menus.render import MAX_IMAGE_BYTES, render
 
 ALIAS_ID = re.compile(r"^[a-z0-9_-]{1,32}$")
-NOT_BUILT = {"checkin", "tasks", "draw"}
+NOT_BUILT = {"tasks"}
 MENUS = {menu.state: menu for menu in menus(Settings())}
 
 
@@ -57,7 +57,7 @@ def test_member_tabs_switch_between_each_other_by_alias():
         assert [tab.current for tab in tabs] == [alias == current for alias in (MEMBER_MAIN_ALIAS, MEMBER_MORE_ALIAS)]
         assert all(tab.bounds.y == 0 for tab in tabs)
     assert [a.action for a in main.areas if a.action] == ["barcode", "points", "stamps", "coupons"]
-    assert [a.action for a in more.areas if a.action] == ["profile", "news", "stores", "help"]
+    assert [a.action for a in more.areas if a.action] == ["checkin", "draw", "profile", "news", "stores", "help"]
     assert [a.action for a in MENUS["guest"].areas] == ["bind", "news", "stores", "help"]
     assert TAB_ACTION in ACTIONS
     for alias in (MEMBER_MAIN_ALIAS, MEMBER_MORE_ALIAS):
