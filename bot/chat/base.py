@@ -27,6 +27,7 @@ MEMBER_MENU_ACTIONS: tuple[tuple[str, str], ...] = (
     ("profile", "會員資料"),
     *MENU_ACTIONS[1:],
     ("checkin", "每日簽到"),
+    ("tasks", "每日任務"),
     ("draw", "幸運抽獎"),
     ("scratch", "刮刮樂"),
 )

@@ -13,7 +13,7 @@ from bot.services.engagement.missions import MissionCompleted
 from bot.services.refusals import Refused
 from bot.services.rewards.coupons import redeem_coupon
 from bot.services.rewards.ledger import points_balance
-from models import Coupon, CouponTemplate, Member, MissionProgress, PointEntry
+from models import Coupon, CouponTemplate, GamePlayGrant, Member, MissionProgress, PointEntry
 from tests.coupon_helpers import give, make_template
 from tests.factories import make_member
 from tests.helpers import count, in_unit_of_work, texts
@@ -232,3 +232,32 @@ def test_an_erased_member_makes_no_progress(runtime, clock, shop, session):
         at(runtime, clock, WEDNESDAY, lambda uow: buy(uow, web, member.id, 700, online=True))
 
     assert count(session, MissionProgress) == 0
+
+
+def test_draw_plays_are_granted_once_for_a_completed_mission(runtime, clock, shop, session):
+    member = make_member(runtime.sessions)
+    load_missions(runtime, mission_yaml("SPEND", "spend", 500, reward="draw_plays: 2"))
+
+    at(runtime, clock, WEDNESDAY, lambda uow: buy(uow, shop.store_id, member.id, 600))
+    at(runtime, clock, WEDNESDAY + timedelta(hours=1), lambda uow: buy(uow, shop.store_id, member.id, 600))
+
+    grants = session.execute(select(GamePlayGrant.member_id, GamePlayGrant.plays, GamePlayGrant.game_kind)).all()
+    assert [tuple(grant) for grant in grants] == [(member.id, 2, "draw")]
+
+
+def test_a_purchase_through_the_pos_api_completes_a_mission(runtime, clock, shop, session, client):
+    from tests.pos import member_code
+
+    member = make_member(runtime.sessions)
+    load_missions(runtime, mission_yaml("VISIT", "visit_store", 1, reward="points: 30"))
+    clock.set(datetime.now(TPE))
+
+    response = client.post(
+        "/api/v1/purchases",
+        json={"transaction_id": "T-1", "amount": 250, "member_code": member_code(runtime.sessions, member.id)},
+        headers=shop.auth,
+    )
+
+    assert response.status_code == 201, response.get_json()
+    assert [(value, done) for _start, value, done in progress(session, member.id, "VISIT")] == [(1, True)]
+    assert session.scalars(select(PointEntry.points).where(PointEntry.channel == "line_task")).all() == [30]

@@ -63,12 +63,13 @@ def test_an_english_user_gets_english_menus(platform):
     assert any("Tap a button below" in text for text in texts(platform.bot_messages(user)[seen:]))
 
 
-def test_a_feature_not_built_yet_answers_honestly_when_typed(platform):
+def test_no_keyword_answers_that_its_feature_is_coming_soon_any_more(platform):
     user, seen = _follow(platform)
 
-    platform.send_text(user, "每日任務")
+    for word in ("每日簽到", "每日任務", "抽獎"):
+        platform.send_text(user, word)
 
-    assert "「每日任務」功能即將開放，敬請期待！" in texts(platform.bot_messages(user)[seen:])
+    assert not any("即將開放" in text for text in texts(platform.bot_messages(user)[seen:]))
 
 
 def test_a_member_asking_for_the_menu_is_offered_their_profile_not_to_join(platform, runtime):

@@ -13,7 +13,6 @@ the reward (ledger points, a coupon, or lucky-draw plays, each keyed by the miss
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -177,21 +176,9 @@ def _reward(
         coupon, _created = issue_coupon(session, member, template, source="task", source_key=key, at=now)
         row.reward_coupon_id = coupon.id
     elif mission.reward_plays:
-        grant_plays = _grant_plays()
-        if grant_plays is None:
-            log.warning("mission %s: lucky-draw plays cannot be granted (no draws module)", mission.id)
-            return
-        grant_plays(session, member, mission.reward_plays, f"{REWARD_REASON}：{mission.title}", now)
+        from bot.services.engagement.games import grant_plays  # here: games import check-ins, which count here
 
-
-def _grant_plays() -> Callable[..., object] | None:
-    """The lucky draw's `grant_plays(session, member, n, reason, at)`."""
-    try:
-        module = importlib.import_module("bot.services.engagement.draws")
-    except ModuleNotFoundError:
-        return None
-    found: Callable[..., object] | None = getattr(module, "grant_plays", None)
-    return found
+        grant_plays(session, member, mission.reward_plays, f"{REWARD_REASON}：{mission.title}", now, key=key)
 
 
 def _visited_earlier_that_day(session: Session, purchase: Purchase, tz: tzinfo) -> bool:
