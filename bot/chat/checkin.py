@@ -53,7 +53,7 @@ def _day_cell(language: str, day: WeekDay) -> dict[str, Any]:
             {"type": "text", "text": mark, "size": "lg", "align": "center", "color": colour},
             {
                 "type": "text",
-                "text": _("今天", language) if day.is_today else f"{day.day.month}/{day.day.day}",
+                "text": _("今天", language) if day.is_today else str(day.day.day),
                 "size": "xxs",
                 "align": "center",
                 "color": BRAND_GREEN if day.is_today else GREY,
@@ -83,7 +83,7 @@ def checkin_bubble(language: str, view: CheckinView) -> dict[str, Any]:
     for milestone in view.rewards:
         reward = reward_text(language, milestone.reward)
         lines.append(
-            _line(_("🎉 連續 {day} 天達成！獲得 {reward}", language, day=milestone.day, reward=reward), weight="bold")
+            _line(_("★ 連續 {day} 天達成！獲得 {reward}", language, day=milestone.day, reward=reward), weight="bold")
         )
     if view.next_milestone is not None:
         left = view.next_milestone.day - view.streak

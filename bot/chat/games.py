@@ -46,7 +46,7 @@ def draw_result(language: str, result: PlayResult) -> list[Message]:
     lines = [
         {
             "type": "text",
-            "text": "🎉" if won else "🍀",
+            "text": "★" if won else "☆",
             "size": "3xl",
             "align": "center",
         },

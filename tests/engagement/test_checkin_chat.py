@@ -62,9 +62,9 @@ def test_the_third_day_says_the_reward_and_a_second_tap_says_come_back_tomorrow(
     first = platform.bot_messages(user)[seen:]
     again = _ask(platform, user, "每日簽到")
 
-    assert "🎉 連續 3 天達成！獲得 10 點" in texts(first)
+    assert "★ 連續 3 天達成！獲得 10 點" in texts(first)
     assert "今天已經簽到過囉，明天再來！" in texts(again)
-    assert not any("🎉" in text for text in texts(again))
+    assert not any("★" in text for text in texts(again))
     assert session.scalar(select(func.count()).select_from(OutboundMessage)) >= 2
 
 
