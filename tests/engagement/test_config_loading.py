@@ -25,7 +25,7 @@ def test_the_example_file_loads_and_loading_it_again_changes_nothing(runtime, se
     again = load(runtime, example_text(), AT)
 
     assert first.total > 0
-    assert again.total == 0 and set(again.changed) == {"checkin", "draws", "scratch_cards"}
+    assert again.total == 0 and set(again.changed) == {"checkin", "draws", "scratch_cards", "missions"}
     days = session.execute(select(CheckinMilestone.day, CheckinMilestone.reward_kind).order_by(CheckinMilestone.day))
     assert [tuple(row) for row in days] == [(3, "points"), (7, "coupon"), (14, "freeze"), (30, "stamp")]
     assert session.get_one(CheckinSettings, 1).reminder_time == "20:00"

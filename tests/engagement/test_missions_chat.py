@@ -248,3 +248,27 @@ def test_members_their_own_code_unknown_codes_and_a_second_code_are_turned_away(
     assert texts(_ask(platform, newcomer, f"邀請碼 {other_code}")) == ["您已經使用過邀請碼了，每位朋友只能使用一次。"]
     assert count(session, InviteClaim) == 1
     assert re.fullmatch(r"[A-Z2-9]{6}", code)
+
+
+def test_the_demo_missions_show_in_english_for_an_english_speaking_member(platform, runtime, clock):
+    from tests.engagement_helpers import seed
+
+    clock.set(datetime(2026, 6, 3, 11, 0, tzinfo=TPE))
+    seed(runtime, clock.now())
+    user = friend(platform, "Amy", language="en")
+    make_member(runtime.sessions, bound_to=user)
+
+    (message,) = _ask(platform, user, "tasks")
+
+    titles = [bubble["header"]["contents"][0]["text"] for bubble in message["contents"]["contents"]]
+    assert titles == [
+        "Visit a store this week",
+        "Spend NT$1,000 this week",
+        "Use a coupon",
+        "Check in 5 days this week",
+        "Invite a friend to join",
+        "Quick poll",
+    ]
+    assert "When do you usually visit us?" in texts([message]) and 'Reward: "Latte: buy one, get one free"' in texts(
+        [message]
+    )
