@@ -77,6 +77,7 @@ def profile(language: str, brand: str, member: MemberSummary) -> list[Message]:
             "spacing": "sm",
             "contents": [
                 *member_shortcuts(language),
+                postback_button(_("手機條碼載具", language), "carrier"),
                 postback_button(_("解除綁定", language), "unbind"),
             ],
         },

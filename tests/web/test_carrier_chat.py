@@ -175,3 +175,12 @@ def test_an_erased_member_keeps_no_carrier(runtime, member_user, clock):
         request_erasure(session, session.get_one(Member, member.id), "chat", clock.now())
 
     assert _saved(runtime, member.id) is None
+
+
+def test_the_member_profile_leads_to_the_carrier(platform, member_user):
+    user, _member = member_user
+
+    (profile,) = _say(platform, user, "會員資料")
+
+    actions = {b["action"]["label"]: b["action"]["data"] for b in profile["contents"]["footer"]["contents"]}
+    assert actions["手機條碼載具"] == "action=carrier"
