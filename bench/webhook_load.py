@@ -22,6 +22,7 @@ import hmac
 import http.client
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -241,10 +242,13 @@ class Target:
         return [rss_mib(process.pid) for process in self.processes]
 
     def stop(self) -> None:
+        for process in self.processes:  # SIGINT: gunicorn and the worker stop, py-spy writes its profile
+            process.send_signal(signal.SIGINT)
         for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def ms(seconds: float) -> str:
@@ -271,6 +275,11 @@ def main() -> None:
     parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker (the Procfile's)")
     parser.add_argument("--worker-threads", type=int, default=4, help="omo worker --workers (the Procfile's)")
     parser.add_argument("--idle-events", type=int, default=30, help="events sent one at a time for the idle latency")
+    parser.add_argument(
+        "--py-spy",
+        metavar="PATH",
+        help="profile the bot's web and worker processes with this py-spy binary (collapsed stacks in the run's dir)",
+    )
     args = parser.parse_args()
 
     bin_dir = Path(sys.executable).parent
@@ -294,15 +303,18 @@ def main() -> None:
     try:
         wait_until_up(standin_port, "/_stats")
         subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
-        bot = Target(
-            "bot",
-            [
-                [*gunicorn, "bot.wsgi:app", "--bind", f"127.0.0.1:{bot_port}"],
-                [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads)],
-            ],
-            env,
-            bot_port,
-        )
+        bot_commands = [
+            [*gunicorn, "bot.wsgi:app", "--bind", f"127.0.0.1:{bot_port}"],
+            [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads)],
+        ]
+        if args.py_spy:
+            spy = [args.py_spy, "record", "--format", "raw", "--subprocesses", "--rate", "200", "--nonblocking"]
+            bot_commands = [
+                [*spy, "-o", str(workdir / f"{name}.collapsed"), "--", *command]
+                for name, command in zip(("web", "worker"), bot_commands, strict=True)
+            ]
+            print(f"profiles: {workdir}/web.collapsed and {workdir}/worker.collapsed")
+        bot = Target("bot", bot_commands, env, bot_port)
         echo = Target("echo", [[*gunicorn, "bench.echo_app:app", "--bind", f"127.0.0.1:{echo_port}"]], env, echo_port)
         targets = [bot, echo]
         users = [f"U{uuid.uuid4().hex}" for _ in range(args.users)]

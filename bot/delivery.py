@@ -80,6 +80,19 @@ def deliver(sessions: sessionmaker[Session], line: LineClient, outbound_id: int,
         return "skipped"
     with sessions() as session:
         recipients = _unblocked(session, message.recipients) if message.kind != "broadcast" else []
+    return _send_and_record(sessions, line, message, recipients, now)
+
+
+def deliver_claimed(sessions: sessionmaker[Session], line: LineClient, message: OutboundMessage, now: datetime) -> str:
+    """Send a message its unit of work claimed for this sender (the answer to an event, written and claimed in the
+    event's transaction, to a user the bot just heard from); returns its status like `deliver`."""
+    return _send_and_record(sessions, line, message, list(message.recipients), now)
+
+
+def _send_and_record(
+    sessions: sessionmaker[Session], line: LineClient, message: OutboundMessage, recipients: list[str], now: datetime
+) -> str:
+    outbound_id = message.id
     status, via, error = "sent", None, None
     if message.kind != "broadcast" and not recipients:
         status = "dropped"

@@ -16,6 +16,7 @@ from bot.i18n import language_for
 from bot.line_client import LineDeliveryError, Profile
 from bot.runtime import Runtime
 from bot.services.membership.line_users import find_line_user, record_first_contact
+from bot.services.membership.menu_state import wanted_menu
 from bot.services.messaging import outbox
 from bot.uow import AfterCommit, UnitOfWork, left_to_the_caller, unit_of_work
 from handlers import HandlerContext, handle
@@ -50,7 +51,7 @@ def process_event(runtime: Runtime, inbox_id: int) -> AfterCommit:
     profile_asked = False
     while True:
         try:
-            with unit_of_work(runtime, after_commit=left_to_the_caller) as uow:
+            with unit_of_work(runtime, after_commit=left_to_the_caller, claim_outbox=True) as uow:
                 _handle(uow, inbox_id, profile, profile_asked)
         except _ProfileFirst as needed:
             profile, profile_asked = _fetch_profile(runtime, needed.line_user_id), True
@@ -93,10 +94,10 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
     )
     replies = handle(ctx, event)
     row.status = "done"
-    if row.line_user_id:
-        # The user's rich menu is checked after each of their events (LINE is called only when it differs), so a
-        # menu left wrong by a bind elsewhere is put right the next time they use the chat.
-        uow.after_commit.relink_menu(row.line_user_id)
+    if line_user is not None and wanted_menu(session, line_user) != line_user.applied_rich_menu_id:
+        # Checked after each of the user's events, in this transaction: a menu left wrong by a bind elsewhere is put
+        # right the next time they use the chat, and LINE (and another transaction) only when it differs.
+        uow.after_commit.relink_menu(line_user.line_user_id)
     if not replies or not row.line_user_id:
         return
     payloads = [reply.to_dict() for reply in replies]

@@ -46,6 +46,8 @@ def process_webhook_event(inbox_id: int) -> None:
     """Handle a stored webhook event, then send its replies at once (reply tokens are short-lived)."""
     runtime = get_runtime()
     work = process_event(runtime, inbox_id)
+    for message in work.claimed:
+        delivery.deliver_claimed(runtime.sessions, runtime.line, message, runtime.clock.now())
     for outbound_id in work.outbox_ids:
         delivery.deliver(runtime.sessions, runtime.line, outbound_id, runtime.clock.now())
     for line_user_id in work.menu_users:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.services import facts
 from bot.services.rate_limits import RateLimiter
 from bot.settings import Settings
+from models import OutboundMessage
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -29,13 +30,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AfterCommit:
-    """Work for after the commit: outbox messages to send and LINE users whose rich menu should change."""
+    """Work for after the commit: outbox messages to send and LINE users whose rich menu should change.
+
+    `claimed` holds messages this unit of work already claimed for its own sender (the event worker's replies): they
+    are sent as they are, with no claim of their own and no second read of the row.
+    """
 
     outbox_ids: list[int] = field(default_factory=list)
     menu_users: list[str] = field(default_factory=list)
+    claimed: list[OutboundMessage] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.outbox_ids or self.menu_users)
+        return bool(self.outbox_ids or self.menu_users or self.claimed)
 
     def relink_menu(self, line_user_id: str) -> None:
         """Check the LINE user's rich menu after the commit (once, however often it is asked)."""
@@ -71,13 +77,35 @@ def _dispatch(uow: UnitOfWork) -> None:
     dispatch(uow)
 
 
+def _claim_for_this_sender(uow: UnitOfWork) -> None:
+    """Mark the unit of work's outbox rows as being sent, in its own transaction, so the caller sends them right
+    after the commit without claiming each in a transaction of its own (a sender that dies leaves them `sending`,
+    and the sweep takes them over after CLAIM_TIMEOUT, as for any claim)."""
+    for outbound_id in uow.after_commit.outbox_ids:
+        message = uow.session.get(OutboundMessage, outbound_id)
+        if message is None or message.status != "pending":
+            continue
+        message.status, message.sent_at, message.attempts = "sending", uow.now, message.attempts + 1
+        uow.after_commit.claimed.append(message)
+    uow.after_commit.outbox_ids = [
+        outbound_id
+        for outbound_id in uow.after_commit.outbox_ids
+        if outbound_id not in {message.id for message in uow.after_commit.claimed}
+    ]
+
+
 @contextmanager
 def unit_of_work(
-    runtime: Runtime, *, now: datetime | None = None, after_commit: Callable[[AfterCommit], None] | None = None
+    runtime: Runtime,
+    *,
+    now: datetime | None = None,
+    after_commit: Callable[[AfterCommit], None] | None = None,
+    claim_outbox: bool = False,
 ) -> Iterator[UnitOfWork]:
     """Open one unit of work; commit (after dispatching its facts) when the block ends, roll back on any error.
 
-    After the commit, `after_commit` (by default the runtime's: queue the deliveries) gets what is to be sent.
+    After the commit, `after_commit` (by default the runtime's: queue the deliveries) gets what is to be sent. With
+    `claim_outbox` the outbox rows written are claimed in the same transaction, for a caller that sends them itself.
     """
     session = runtime.sessions()
     uow = UnitOfWork(
@@ -86,6 +114,8 @@ def unit_of_work(
     try:
         yield uow
         _dispatch(uow)
+        if claim_outbox:
+            _claim_for_this_sender(uow)
         session.commit()
     except BaseException:
         session.rollback()

@@ -121,5 +121,5 @@ def record_webhook(
             log.warning("webhook event that is not an object dropped")
             continue
         rows.append(_inbox_row(raw, now, is_known))
-    new_ids = insert_ignoring_conflicts(session, WebhookEvent.__table__, rows)
+    new_ids = insert_ignoring_conflicts(session, WebhookEvent.__table__, rows, key="webhook_event_id")
     return [new_id for row, new_id in zip(rows, new_ids, strict=True) if new_id and row["status"] == "pending"]
