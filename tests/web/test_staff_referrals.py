@@ -334,3 +334,12 @@ def test_staff_without_a_store_have_no_code(app, runtime):
 
     assert answer.status_code == 403
     assert "只有門市的店員與店長有個人推薦碼" in text_of(answer)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ten", "1.5"])
+def test_referral_credit_days_must_be_a_positive_whole_number(value):
+    from bot.settings import ConfigurationError, Settings
+
+    with pytest.raises(ConfigurationError, match="REFERRAL_CREDIT_DAYS"):
+        Settings.from_env({"APP_ENV": "test", "REFERRAL_CREDIT_DAYS": value})
+    assert Settings.from_env({"APP_ENV": "test", "REFERRAL_CREDIT_DAYS": "30"}).referral_credit_days == 30
