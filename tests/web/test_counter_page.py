@@ -372,3 +372,49 @@ def test_the_members_e_invoice_carrier_is_shown_as_a_code_39_barcode(counter, ru
     png = base64.b64decode(card["carrier"]["image"].removeprefix(prefix))
     read = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.Code39)
     assert [result.text for result in read] == ["/ABC+1.2"]
+
+
+def test_after_a_spend_the_shoppers_next_code_serves_the_next_spend(counter, runtime, clock, session):
+    member = make_member(runtime.sessions)
+    make_stamp_template(
+        runtime.sessions, "VISIT5", name="來店集點", rule="per_visit", amount_per_stamp=None, stamps_to_fill=5
+    )
+    first = member_code(runtime.sessions, member.id, clock.now())
+    counter.ok("/counter/purchase", code=first, amount=300, transaction_id=new_id())
+
+    rolled_over = member_code(runtime.sessions, member.id, clock.now())  # what the live card shows now
+    assert rolled_over != first
+    assert counter.ok("/counter/scan", code=rolled_over)["member"]["spendable"] is True
+    counter.ok("/counter/stamp", code=rolled_over, idempotency_key=new_id())
+
+    assert _count(session, BarcodeUse) == 2
+
+
+def test_a_manager_serves_at_their_store_too(client, runtime, clock, session):
+    make_staff(runtime.sessions, code="M001", name="張店長", role="manager")
+    member = make_member(runtime.sessions)
+    manager = Counter(client, "M001")
+
+    manager.ok("/counter/purchase", code=member_code(runtime.sessions, member.id), amount=300, transaction_id=new_id())
+
+    assert (
+        session.scalars(select(Purchase.staff_id)).one()
+        == session.scalars(select(Staff.id).where(Staff.code == "M001")).one()
+    )
+
+
+def test_answers_come_in_english_after_the_switch(counter, client, runtime, clock):
+    member = make_member(runtime.sessions)
+    coupon, _ = give(runtime.sessions, member, make_template(runtime.sessions), "k1", at=clock.now())
+    code = member_code(runtime.sessions, member.id, clock.now())
+    counter.ok("/counter/coupons/redeem", coupon_code=coupon.code, code=code)
+    client.get("/staff/language/en")
+
+    again = counter.post("/counter/coupons/redeem", coupon_code=coupon.code, code=code)
+    scanned = counter.ok("/counter/scan", code=code)
+    page = client.get("/counter").get_data(as_text=True)
+
+    assert again.get_json()["message"] == "This coupon has already been used."
+    assert scanned["member"]["tier_label"] == "Regular"
+    assert "Scan a member barcode or a coupon" in page
+    assert '"needs_scan": "Scan the member\\u0027s barcode"' in page  # the script's texts, translated here
