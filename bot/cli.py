@@ -273,6 +273,28 @@ def engagement_load(file: Path) -> None:
     click.echo(f"engagement configuration loaded: {report.total} rows changed ({sections})")
 
 
+@engagement.command("grant-plays")
+@click.argument("member_number")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(1, 20), help="extra plays")
+@click.option("--game", type=click.Choice(["draw", "scratch"]), default="draw", show_default=True)
+@click.option("--key", default=None, help="idempotency key: the same key grants once")
+def engagement_grant_plays(member_number: str, count: int, game: str, key: str | None) -> None:
+    """Give a member extra lucky-draw plays or scratch cards (used after the day's free ones, kept until used)."""
+    from sqlalchemy import select
+
+    from bot.services.engagement.games import grant_plays
+    from models import Member
+
+    with _unit_of_work() as uow:
+        member = uow.session.scalars(select(Member).where(Member.member_number == member_number)).one_or_none()
+        if member is None or member.erased_at is not None:
+            raise click.ClickException(f"no member {member_number}")
+        granted = grant_plays(
+            uow.session, member, count, "品牌贈送", uow.now, game_kind=game, key=f"cli:{key}" if key else None
+        )
+    click.echo(f"{'granted' if granted else 'already granted'}: {count} {game} play(s) for {member_number}")
+
+
 @engagement.command("grant-freeze")
 @click.argument("member_number")
 @click.option("--count", default=1, show_default=True, type=click.IntRange(1, 30), help="missed days it covers")

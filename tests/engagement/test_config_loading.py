@@ -98,3 +98,28 @@ def test_the_command_loads_the_file_and_reports_a_wrong_one_with_its_line(runtim
     assert loaded.exit_code == 0, loaded.output
     assert "0 rows changed" in again.output
     assert refused.exit_code == 1 and "第 3 行" in refused.output and "nothing was loaded" in refused.output
+
+
+def test_the_brand_grants_streak_freezes_and_plays_once_per_key_from_the_command_line(runtime, monkeypatch, session):
+    from bot.services.engagement.checkins import freeze_balance
+    from models import GamePlayGrant
+    from tests.factories import make_member
+
+    member = make_member(runtime.sessions)
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
+    runner = CliRunner()
+
+    freezes = [
+        runner.invoke(main, ["engagement", "grant-freeze", "M000001", "--count", "2", "--key", "x"]) for _ in "ab"
+    ]
+    plays = [
+        runner.invoke(main, ["engagement", "grant-plays", "M000001", "--game", "scratch", "--key", "y"]) for _ in "ab"
+    ]
+    unknown = runner.invoke(main, ["engagement", "grant-freeze", "M999999"])
+
+    assert [r.exit_code for r in (*freezes, *plays)] == [0, 0, 0, 0]
+    assert "already granted" in freezes[1].output and "already granted" in plays[1].output
+    assert freeze_balance(session, member.id) == 2
+    assert session.scalars(select(GamePlayGrant.game_kind)).all() == ["scratch"]
+    assert unknown.exit_code == 1 and "no member M999999" in unknown.output
