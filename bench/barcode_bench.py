@@ -3,8 +3,9 @@
 Prints the render time of a Code 128 and a QR PNG (p50/p99 over distinct codes, cold: the renderer itself, and
 cached: through its lru_cache), the PNG sizes, and the p50/p99 answer time through the Flask test client (no
 network, one thread) of `GET /img/<token>.png` (a new code each time, and one code again and again),
-`GET /members/card/code` and, where the app has it, the POS scan `POST /api/v1/scan` (intent lookup). The database
-is a fresh, migrated SQLite file unless --database-url names another (its tables must be at the newest migration).
+`GET /members/card/code` (and the card's poll of it, which answers `unchanged`), `GET /members/card` and, where the
+app has it, the POS scan `POST /api/v1/scan` (intent lookup). The database is a fresh, migrated SQLite file unless
+--database-url names another (its tables must be at the newest migration).
 
     .venv/bin/python bench/barcode_bench.py
     .venv/bin/python bench/barcode_bench.py --codes 2000 --requests 1000
@@ -117,6 +118,9 @@ def bench_endpoints(app: Any, runtime: Runtime, key: str | None, requests: int) 
     print(line("GET /img/<token>.png (new code)", timed([get(path) for path in new_images])))
     print(line("GET /img/<token>.png (same code)", timed([get(one_image)] * requests)))
     print(line("GET /members/card/code", timed([get(feed)] * requests)))
+    # The card's poll every 2 s: the code it shows is still current, so no image is signed (until the minute turns).
+    poll = f"{feed}&v={client.get(feed).get_json()['version']}"
+    print(line("GET /members/card/code (poll)", timed([get(poll)] * requests)))
     page = card_url(settings, LINE_USER).removeprefix(settings.public_base_url)
     print(line("GET /members/card", timed([get(page)] * requests)))
     if key is None:
