@@ -177,7 +177,7 @@ def undo() -> ResponseReturnValue:
         session = uow.session
         store, staff = _store_and_staff(session, staff_code)
         assert staff is not None
-        coupon = undo_redemption(session, code, staff_id=staff.id, store_id=store.id, at=at)
+        coupon = undo_redemption(session, code, staff_id=staff.id, store_id=store.id, at=at, tz=uow.settings.tz)
         answer = {"coupon": coupon_json(session, coupon), "undone_at": at.isoformat()}
     return jsonify(answer)
 

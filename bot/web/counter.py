@@ -378,6 +378,7 @@ def coupon_redeem(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
             channel="clerk_scan",
             at=uow.now,
             member_id=member_id,
+            tz=uow.settings.tz,
         ),
     )
     if isinstance(redeemed, Refused):
@@ -402,7 +403,10 @@ def coupon_undo(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
         return _no_store()
     store_id = staff.store_id
     undone = attempt(
-        uow, lambda: undo_redemption(uow.session, coupon_code, staff_id=staff.id, store_id=store_id, at=uow.now)
+        uow,
+        lambda: undo_redemption(
+            uow.session, coupon_code, staff_id=staff.id, store_id=store_id, at=uow.now, tz=uow.settings.tz
+        ),
     )
     if isinstance(undone, Refused):
         return _refused(undone)

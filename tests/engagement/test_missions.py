@@ -261,3 +261,49 @@ def test_a_purchase_through_the_pos_api_completes_a_mission(runtime, clock, shop
     assert response.status_code == 201, response.get_json()
     assert [(value, done) for _start, value, done in progress(session, member.id, "VISIT")] == [(1, True)]
     assert session.scalars(select(PointEntry.points).where(PointEntry.channel == "line_task")).all() == [30]
+
+
+def test_an_undone_redemption_no_longer_counts(runtime, clock, shop, session):
+    from bot.services.rewards.coupons import undo_redemption
+
+    member = make_member(runtime.sessions)
+    fifty = make_template(runtime.sessions, "NT50OFF")
+    load_missions(runtime, mission_yaml("TWO", "redeem_coupon", 2))
+    coupon, _ = give(runtime.sessions, member, fifty, "k1", at=WEDNESDAY - timedelta(days=1))
+
+    def redeem(uow):
+        return redeem_coupon(
+            uow.session,
+            coupon.code,
+            store_id=shop.store_id,
+            staff_id=shop.clerk_id,
+            channel="pos_api",
+            at=uow.now,
+            member_id=member.id,
+            tz=uow.settings.tz,
+        )
+
+    at(runtime, clock, WEDNESDAY, redeem)
+    undo = lambda uow: undo_redemption(  # noqa: E731
+        uow.session, coupon.code, staff_id=shop.clerk_id, store_id=shop.store_id, at=uow.now, tz=uow.settings.tz
+    )
+    at(runtime, clock, WEDNESDAY + timedelta(minutes=5), undo)
+
+    assert [(v, d) for _s, v, d in progress(session, member.id, "TWO")] == [(0, False)]
+
+
+def test_a_reward_coupon_that_ran_out_still_completes_the_mission_and_says_so(runtime, clock, shop, session, platform):
+    from tests.binding_helpers import friend
+
+    user = friend(platform)
+    member = make_member(runtime.sessions, bound_to=user)
+    make_template(runtime.sessions, "GONE", name="已發完的券", total_limit=0)
+    load_missions(runtime, mission_yaml("VISIT", "visit_store", 1, reward="coupon: GONE"))
+
+    answer = at(runtime, clock, WEDNESDAY, lambda uow: buy(uow, shop.store_id, member.id, 100))
+
+    assert answer["points_earned"] == 1  # the purchase stands
+    assert [(v, d) for _s, v, d in progress(session, member.id, "VISIT")] == [(1, True)]
+    assert count(session, Coupon) == 0
+    pushed = [text for text in texts(platform.bot_messages(user)) if text.startswith("任務完成")]
+    assert pushed == ["任務完成！「任務 VISIT」\n這次的獎勵已經發送完畢，感謝您的參與！"]

@@ -2,8 +2,9 @@
 
 Each fact moves the progress where it happens, in the same unit of work: a purchase (`on_purchase`: a visit to a
 physical store once per brand-local day, and the amount spent), a refund (`on_refund`: takes the amount back from the
-period of the purchase), a coupon redemption (`on_coupon_redeemed`), a check-in (`on_check_in`), a friend who joins
-with the member's invite (`invites.credit_inviter`) and a poll answer (`polls.answer_poll`).
+period of the purchase), a coupon redemption (`on_coupon_redeemed`; an undone one is taken back), a check-in
+(`on_check_in`), a friend who joins with the member's invite (`invites.credit_inviter`) and a poll answer
+(`polls.answer_poll`).
 
 Progress is one row per (mission, member, period) — the unique key — locked while it moves, so concurrent facts add
 up and the completion is seen once: the transaction that brings the value to the target marks it completed, issues
@@ -240,6 +241,24 @@ def on_coupon_redeemed(session: Session, coupon: Coupon, at: datetime, tz: tzinf
         "redeem_coupon",
         1,
         at=at,
+        tz=tz,
+        applies=lambda mission: mission.coupon_template_id in (None, coupon.template_id),
+    )
+
+
+def on_coupon_redemption_undone(
+    session: Session, coupon: Coupon, redeemed_at: datetime, at: datetime, tz: tzinfo
+) -> None:
+    """A clerk undid a redemption: it no longer counts in the period it was made in (a mission it completed stays
+    completed, its reward kept). Called by the coupon service in the undo's transaction."""
+    member = session.get_one(Member, coupon.member_id)
+    record_progress(
+        session,
+        member,
+        "redeem_coupon",
+        -1,
+        at=redeemed_at,
+        now=at,
         tz=tz,
         applies=lambda mission: mission.coupon_template_id in (None, coupon.template_id),
     )

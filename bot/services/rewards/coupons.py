@@ -235,12 +235,14 @@ def live_redemption(session: Session, coupon: Coupon) -> CouponRedemption | None
     ).one_or_none()
 
 
-def undo_redemption(session: Session, code: str, *, staff_id: int, store_id: int, at: datetime) -> Coupon:
+def undo_redemption(
+    session: Session, code: str, *, staff_id: int, store_id: int, at: datetime, tz: tzinfo = DEFAULT_TZ
+) -> Coupon:
     """Undo a coupon's live redemption within `UNDO_WINDOW`, by a clerk of the store where it was redeemed: the
     redemption is kept, marked undone (when, by whom), and the coupon can be used again.
 
     Refused with reason `unknown`, `not_redeemed` (no live redemption: never used, or already undone),
-    `other_store` or `undo_window_passed`.
+    `other_store` or `undo_window_passed`. The redemption no longer counts on coupon missions not yet completed.
     """
     coupon = find_coupon(session, code)
     if coupon is None:
@@ -271,6 +273,9 @@ def undo_redemption(session: Session, code: str, *, staff_id: int, store_id: int
             .execution_options(synchronize_session=False)
         )
     session.refresh(coupon)
+    from bot.services.engagement import missions  # here: missions issue coupons as rewards
+
+    missions.on_coupon_redemption_undone(session, coupon, redemption.created_at, at, tz)
     log.info("coupon %s redemption undone at store %s", coupon.id, store_id)
     return coupon
 
