@@ -33,6 +33,8 @@ def test_an_admin_adds_a_store_and_a_clerk_then_creates_and_revokes_a_key(
     request, app, base_url, team, session, size, width
 ):
     page = request.getfixturevalue(size)
+    if width > 600:
+        page.set_viewport_size({"width": 1280, "height": 800})
     shot = "admin-staff-desktop" if width > 600 else "admin-staff-phone"
 
     page.goto(f"{base_url}/staff/login")
