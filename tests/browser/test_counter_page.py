@@ -158,3 +158,24 @@ def test_the_camera_opens_with_the_vendored_library_under_the_pages_policy(brows
         assert not [text for text in problems if "Content Security Policy" in text]
     finally:
         with_camera.close()
+
+
+def test_undoing_an_earlier_shoppers_purchase_does_not_let_the_next_shoppers_code_spend_for_them(
+    page, base_url, app, runtime, shop
+):
+    other = make_member(runtime.sessions, name="陳志明", phone="+886922333444")
+    _sign_in(page, base_url)
+    _scan(page, member_code(runtime.sessions, shop["member"].id))
+    page.locator("#amount").fill("300")
+    page.keyboard.press("Enter")
+    page.locator("#confirm").click()
+    expect(page.locator("#status")).to_have_text("已登錄消費 NT$300，獲得 3 點")
+
+    _scan(page, member_code(runtime.sessions, other.id))
+    expect(page.locator("#member-name")).to_have_text("陳志明")
+    page.locator(".recent-item", has_text="林怡君").locator("button.undo").click()
+
+    expect(page.locator("#status")).to_have_text("已取消消費，扣回 3 點")
+    expect(page.locator("#member-name")).to_have_text("林怡君")
+    expect(page.locator("#stamp")).to_be_disabled()  # 陳志明's code is not spent on 林怡君
+    expect(page.locator("#member-mode")).to_have_text("以會員編號或手機查詢：僅供查看，集點或折抵請掃描會員條碼")

@@ -102,6 +102,12 @@
 
   // ---- the member -----------------------------------------------------------------------------------------------
   function showMember(member) {
+    if (state.member && state.member.member_number !== member.member_number) {
+      // Another member (an undo from an earlier shopper): the scanned code on hand is not theirs.
+      state.code = null;
+      state.spent = false;
+      resetPurchase();
+    }
     state.member = member;
     $("member").hidden = false;
     $("actions").hidden = false;
@@ -299,7 +305,7 @@
   function addRecent(label, undo) {
     $("recent-empty").hidden = true;
     var item = el("li", "recent-item");
-    item.appendChild(el("span", null, label));
+    item.appendChild(el("span", null, (state.member ? state.member.name + " · " : "") + label));
     if (undo) {
       var button = el("button", "danger undo", texts.undo);
       button.type = "button";
