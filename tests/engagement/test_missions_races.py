@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from bot.db import transaction
 from bot.services.engagement.polls import answer_poll
 from bot.services.rewards.purchases import PurchaseRequest, record_purchase
 from models import Coupon, Member, MissionProgress, PointEntry, PollAnswer
@@ -30,15 +31,18 @@ def test_concurrent_purchases_that_together_reach_the_target_complete_the_missio
     load_missions(runtime, mission_yaml("SPEND", "spend", 1000, reward="points: 50"), at=AT)
 
     def purchase(tx, i, _all_have_read):
-        request = PurchaseRequest(str(uuid.uuid4()), 200, channel="online", member_number=member.member_number)
+        request = PurchaseRequest(str(uuid.uuid4()), 100, channel="online", member_number=member.member_number)
         record_purchase(tx, store, request, at=AT, tz=TPE)
         return "bought"
+
+    with transaction(runtime.sessions) as tx:
+        purchase(tx, 0, lambda: None)  # the progress row exists before the race: only its lock orders the racers
 
     results = race(sessions, 10, purchase)
 
     assert results == ["bought"] * 10
     ((_start, value, done),) = progress(session, member.id, "SPEND")
-    assert (value, done) == (2000, True)
+    assert (value, done) == (1100, True)
     rewards = session.scalars(select(PointEntry.points).where(PointEntry.channel == "line_task")).all()
     assert rewards == [50]
 
@@ -77,3 +81,45 @@ def test_a_poll_tapped_many_times_at_once_keeps_one_answer_and_one_reward(runtim
     assert Counter(results) == {"recorded": 1, "already_answered": 19}
     assert count(session, PollAnswer) == 1
     assert session.scalars(select(PointEntry.points).where(PointEntry.channel == "line_task")).all() == [5]
+
+
+@pytest.mark.postgres_only
+def test_store_purchases_at_once_count_each_day_once_and_lose_no_visit(runtime, sessions, session):
+    from bot.services.engagement.missions import on_purchase
+    from models import Purchase, Store
+
+    member = make_member(runtime.sessions)
+    load_missions(runtime, mission_yaml("VISITS", "visit_store", 3), at=AT)
+    with transaction(runtime.sessions) as tx:
+        store = Store(code="TPE01", name="台北信義店")
+        tx.add(store)
+        tx.flush()
+        store_id = store.id
+
+    def purchase(tx, i, all_have_read, at=AT):
+        bought = Purchase(
+            store_id=store_id,
+            channel="pos",
+            transaction_id=f"T-{i}",
+            request_hash="0" * 64,
+            member_id=member.id,
+            amount=100,
+            response={},
+            created_at=at,
+        )
+        tx.add(bought)
+        tx.flush()
+        all_have_read()  # both purchases are written, neither committed, before either counts its visit
+        on_purchase(tx, tx.get_one(Member, member.id), bought, TPE)
+        return "bought"
+
+    with transaction(runtime.sessions) as tx:
+        purchase(tx, 99, lambda: None, at=AT - timedelta(days=1))  # yesterday's visit: the progress row exists
+
+    def on_two_days(tx, i, all_have_read):
+        return purchase(tx, i, all_have_read, at=AT + timedelta(days=i // 2))  # racers 0 and 1 today, 2 tomorrow
+
+    assert race(sessions, 3, on_two_days) == ["bought"] * 3
+
+    # Yesterday, today (two purchases, one visit) and tomorrow.
+    assert [(value, done) for _start, value, done in progress(session, member.id, "VISITS")] == [(3, True)]

@@ -183,6 +183,8 @@ def _reward(
 
 
 def _visited_earlier_that_day(session: Session, purchase: Purchase, tz: tzinfo) -> bool:
+    """Whether another store purchase of the member's that day is already on record: the first to take the progress
+    row's lock counts the day, whichever of two concurrent purchases that is."""
     day = local_day(purchase.created_at, tz)
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     earlier = session.scalar(
@@ -195,7 +197,6 @@ def _visited_earlier_that_day(session: Session, purchase: Purchase, tz: tzinfo) 
             Store.is_online.is_(False),
             Purchase.created_at >= start,
             Purchase.created_at < start + timedelta(days=1),
-            Purchase.created_at <= purchase.created_at,
         )
         .limit(1)
     )
