@@ -105,3 +105,20 @@ def test_a_manager_reads_the_referral_report_with_its_chart(page, base_url, app,
     assert box is not None and box["width"] > 300 and box["height"] > 200
     expect(page.get_by_test_id("csv")).to_be_visible()
     save_screenshot(page, "referral-report")
+
+
+def test_a_clerk_shows_their_qr_code_on_a_phone_and_prints_it_alone(phone_page, base_url, app, runtime):
+    make_staff(runtime.sessions)
+
+    sign_in(phone_page, base_url, "C001")
+    phone_page.goto(f"{base_url}/staff/referrals/mine")
+
+    qr = phone_page.get_by_test_id("referral-qr")
+    box = qr.bounding_box()
+    assert box is not None and 200 < box["width"] <= 390, "the QR code is big and fits the phone"
+    expect(phone_page.get_by_test_id("referral-link")).to_be_visible()
+    phone_page.emulate_media(media="print")
+    expect(phone_page.locator(".topbar")).to_be_hidden()
+    expect(phone_page.get_by_test_id("referral-link")).to_be_hidden()
+    expect(phone_page.get_by_test_id("referral-staff")).to_have_text("王小美")
+    expect(qr).to_be_visible()
