@@ -443,7 +443,10 @@ def _value(field: str, value: Any, subjects: AuditSubjects) -> str:
 
 def _details(row: StaffAudit, subjects: AuditSubjects) -> list[tuple[str, str]]:
     detail = row.detail if isinstance(row.detail, dict) else {}
-    return [(t(FIELD_LABELS.get(field, field)), _value(field, value, subjects)) for field, value in detail.items()]
+    known = list(FIELD_LABELS)
+    # in the labels' order (PostgreSQL's JSONB keeps its own), fields no label names last
+    fields = sorted(detail, key=lambda field: (known.index(field) if field in known else len(known), field))
+    return [(t(FIELD_LABELS.get(field, field)), _value(field, detail[field], subjects)) for field in fields]
 
 
 def _local(at: datetime, uow: UnitOfWork) -> str:
