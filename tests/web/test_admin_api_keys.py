@@ -9,9 +9,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.services.staff.api_keys import hash_key
-from models import ApiKey, StaffAudit
+from bot.db import transaction
+from bot.services.staff.api_keys import create_store_key, hash_key
+from models import ApiKey, Staff, StaffAudit, Store
 from tests.admin_helpers import crew, send, sign_in
+from tests.concurrency import race
 
 
 @pytest.fixture
@@ -132,3 +134,19 @@ def test_the_key_list_filters_by_store(client, people):
     tpe = client.get(f"/staff/admin/api-keys?store={people['tpe'].id}").get_data(as_text=True)
 
     assert "信義 POS" in tpe and "巨蛋 POS" not in tpe
+
+
+def test_a_form_sent_many_times_at_once_makes_one_key(people, sessions, clock):
+    def create(session, i, _all_have_read):
+        store = session.get(Store, people["tpe"].id)
+        admin = session.get(Staff, people["admin"].id)
+        api_key, _ = create_store_key(session, store, "1 號收銀機", ["scan"], actor=admin, at=clock.now())
+        return f"key {api_key.id}"
+
+    results = race(sessions, 8, create)
+
+    assert sorted(str(r) for r in results).count("這間門市已有同名的有效金鑰，請換一個名稱（或先撤銷舊的）") == 7
+    assert len([r for r in results if str(r).startswith("key ")]) == 1
+    with transaction(sessions) as session:
+        assert len(session.scalars(select(ApiKey)).all()) == 1
+        assert len(session.scalars(select(StaffAudit).where(StaffAudit.action == "api_key.create")).all()) == 1
