@@ -297,6 +297,7 @@ def test_a_clerk_of_another_store_cannot_act_on_this_stores_purchase_or_coupon(c
         ("/counter/purchase", {"code": "1" * 18, "amount": 10_000_001, "transaction_id": "x" * 36}),
         ("/counter/purchase", {"code": "1" * 18, "amount": "12.5", "transaction_id": "0" * 36}),
         ("/counter/purchase", {"code": "1" * 18, "amount": 100, "transaction_id": "not an id\n"}),
+        ("/counter/purchase", {"code": "1" * 18, "amount": 100, "transaction_id": "0" * 36 + "\n"}),
         ("/counter/coupons/redeem", {"coupon_code": "CP" + "0" * 40}),
         ("/counter/coupons/undo", {"coupon_code": "\t"}),
     ],
