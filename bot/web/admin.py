@@ -18,7 +18,14 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from bot.services.refusals import Reason, Refused
-from bot.services.staff.accounts import StaffDraft, create_staff, set_active, set_password, update_staff
+from bot.services.staff.accounts import (
+    MAX_PASSWORD_LENGTH,
+    StaffDraft,
+    create_staff,
+    set_active,
+    set_password,
+    update_staff,
+)
 from bot.services.staff.api_keys import (
     DEFAULT_SCOPES,
     SCOPES,
@@ -55,6 +62,7 @@ ID = "int(max=2147483647)"  # larger numbers are no row's id (and too large for 
 NOTICE_KEY = "admin_notice"
 AUDIT_PAGE = 100
 PASSWORDS_DIFFER = "兩次輸入的新密碼不一致"
+PASSWORD_TOO_LONG = "密碼最多 {length} 個字元"
 STORE_NOT_FOUND = "查無此門市"
 STORE_CREATED = "已新增門市「{name}」"
 STORE_SAVED = "已儲存門市「{name}」"
@@ -263,6 +271,8 @@ def staff_new(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     error: str | None = None
     if password != _field("repeat"):
         error = t(PASSWORDS_DIFFER)
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        error = t(PASSWORD_TOO_LONG, length=MAX_PASSWORD_LENGTH)
     else:
         result = attempt(uow, add)
         if not isinstance(result, Refused):
@@ -336,6 +346,8 @@ def staff_password(uow: UnitOfWork, staff: Staff, staff_id: int) -> ResponseRetu
     password = _field("password")
     if password != _field("repeat"):
         return _edit_page(uow, staff, person, 422, password_error=t(PASSWORDS_DIFFER))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return _edit_page(uow, staff, person, 422, password_error=t(PASSWORD_TOO_LONG, length=MAX_PASSWORD_LENGTH))
     result = attempt(uow, lambda: set_password(uow.session, person, password, actor=staff, at=uow.now))
     if isinstance(result, Refused):
         return _edit_page(uow, staff, person, 422, password_error=_reason_text(result))

@@ -165,6 +165,7 @@ def test_a_new_name_keeps_the_session_and_an_unchanged_form_records_nothing(app,
         ({"store_id": ""}, "店長與店員必須指定所屬門市"),
         ({"password": "short", "repeat": "short"}, "密碼至少需要 10 個字元"),
         ({"repeat": "something-else"}, "兩次輸入的新密碼不一致"),
+        ({"password": "p" * 201, "repeat": "p" * 201}, "密碼最多 200 個字元"),
     ],
 )
 def test_a_bad_staff_form_says_why_and_adds_no_one(client, people, session, change, message):
