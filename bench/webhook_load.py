@@ -274,6 +274,9 @@ def main() -> None:
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (the Procfile's WEB_CONCURRENCY)")
     parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker (the Procfile's)")
     parser.add_argument("--worker-threads", type=int, default=4, help="omo worker --workers (the Procfile's)")
+    parser.add_argument(
+        "--worker-type", choices=("thread", "process"), default="thread", help="omo worker --worker-type"
+    )
     parser.add_argument("--idle-events", type=int, default=30, help="events sent one at a time for the idle latency")
     parser.add_argument(
         "--py-spy",
@@ -305,7 +308,7 @@ def main() -> None:
         subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
         bot_commands = [
             [*gunicorn, "bot.wsgi:app", "--bind", f"127.0.0.1:{bot_port}"],
-            [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads)],
+            [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads), "--worker-type", args.worker_type],
         ]
         if args.py_spy:
             spy = [args.py_spy, "record", "--format", "raw", "--subprocesses", "--rate", "200", "--nonblocking"]
@@ -326,7 +329,8 @@ def main() -> None:
         print(
             f"webhook end to end: {args.events} signed text events a round from {args.users} users, concurrency "
             f"{args.concurrency}, {args.rounds} alternating rounds; bot on {database} with a {queue} queue, "
-            f"gunicorn {args.web_workers}x{args.web_threads} threads, worker {args.worker_threads} threads; "
+            f"gunicorn {args.web_workers}x{args.web_threads} threads, "
+            f"worker {args.worker_threads} {args.worker_type}es; "
             "echo on the same gunicorn"
         )
         for n in range(args.rounds):

@@ -86,8 +86,20 @@ def seed_demo() -> None:
 
 
 @main.command()
-@click.option("--workers", default=2, show_default=True, help="worker threads")
-def worker(workers: int) -> None:
+@click.option("--workers", default=2, show_default=True, help="how many jobs run at once")
+@click.option(
+    "--worker-type",
+    type=click.Choice(["thread", "process"]),
+    default="thread",
+    show_default=True,
+    help="threads share one process (fine while jobs wait on LINE and the database); processes use every core",
+)
+@click.option(
+    "--no-periodic",
+    is_flag=True,
+    help="run no periodic jobs: for every consumer but one, when several `omo worker` run on one Redis queue",
+)
+def worker(workers: int, worker_type: str, no_periodic: bool) -> None:
     """Run the task-queue consumer (the Procfile's worker)."""
     from huey.consumer_options import ConsumerConfig
 
@@ -96,7 +108,7 @@ def worker(workers: int) -> None:
     from bot.queue import huey
 
     # A short poll interval keeps replies quick on the SQLite queue; Redis blocks on its list instead.
-    config = ConsumerConfig(workers=workers, worker_type="thread", periodic=True, max_delay=0.5)
+    config = ConsumerConfig(workers=workers, worker_type=worker_type, periodic=not no_periodic, max_delay=0.1)
     configure_logging(Settings.from_env())  # huey's own log format would skip the masking: not set up
     huey.create_consumer(**config.values).run()
 

@@ -1,4 +1,5 @@
-"""The rate limiter: the `limits` library's moving window, in Redis when REDIS_URL is set and in memory otherwise.
+"""The rate limiter: the `limits` library's moving window (a sliding window counter for approximate rules), in
+Redis when REDIS_URL is set and in memory otherwise.
 
 With Redis every web and worker process shares the counts; in memory each process counts on its own (fine for
 development and tests). Key parts are replaced by an HMAC under the app's secret key before they reach the storage,
@@ -16,7 +17,7 @@ import time
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import MovingWindowRateLimiter, RateLimiter, SlidingWindowCounterRateLimiter
 from limits.util import WindowStats
 
 from bot.services.rate_limits import Rule
@@ -35,7 +36,8 @@ class LimitsRateLimiter:
         if not isinstance(storage, Storage):
             raise ValueError(f"{storage_uri.split(':')[0]} is not a synchronous rate limit storage")
         self.storage = storage
-        self._strategy = MovingWindowRateLimiter(self.storage)
+        self._exact: RateLimiter = MovingWindowRateLimiter(self.storage)
+        self._approximate: RateLimiter = SlidingWindowCounterRateLimiter(self.storage)
         self._secret = secret_key.encode()
 
     @classmethod
@@ -45,6 +47,9 @@ class LimitsRateLimiter:
             log.warning("REDIS_URL is not set: rate limits are counted per process, not across the deployment")
         return cls(settings.redis_url or "memory://", secret_key=settings.secret_key)
 
+    def _strategy(self, rule: Rule) -> RateLimiter:
+        return self._approximate if rule.approximate else self._exact
+
     def storage_key(self, *key_parts: str) -> str:
         """What stands for a key in the storage: an HMAC-SHA256 of its parts, never the parts themselves."""
         joined = "\x1f".join(key_parts).encode()
@@ -52,7 +57,7 @@ class LimitsRateLimiter:
 
     def hit(self, rule: Rule, *key_parts: str) -> bool:
         try:
-            return self._strategy.hit(_item(rule), self.storage_key(*key_parts))
+            return self._strategy(rule).hit(_item(rule), self.storage_key(*key_parts))
         except Exception:
             log.exception(
                 "rate limit %s not checked: the storage failed (fail closed: %s)", rule.name, rule.fail_closed
@@ -61,7 +66,7 @@ class LimitsRateLimiter:
 
     def test(self, rule: Rule, *key_parts: str) -> bool:
         try:
-            return self._strategy.test(_item(rule), self.storage_key(*key_parts))
+            return self._strategy(rule).test(_item(rule), self.storage_key(*key_parts))
         except Exception:
             log.exception(
                 "rate limit %s not checked: the storage failed (fail closed: %s)", rule.name, rule.fail_closed
@@ -69,7 +74,7 @@ class LimitsRateLimiter:
             return not rule.fail_closed
 
     def clear(self, rule: Rule, *key_parts: str) -> None:
-        self._strategy.clear(_item(rule), self.storage_key(*key_parts))
+        self._strategy(rule).clear(_item(rule), self.storage_key(*key_parts))
 
     def remaining(self, rule: Rule, *key_parts: str) -> int:
         return self._window(rule, key_parts).remaining
@@ -82,7 +87,7 @@ class LimitsRateLimiter:
 
     def _window(self, rule: Rule, key_parts: tuple[str, ...]) -> WindowStats:
         try:
-            return self._strategy.get_window_stats(_item(rule), self.storage_key(*key_parts))
+            return self._strategy(rule).get_window_stats(_item(rule), self.storage_key(*key_parts))
         except Exception:
             log.exception("rate limit %s not read: the storage failed", rule.name)
             return WindowStats(time.time(), rule.amount)

@@ -127,7 +127,7 @@ class Settings:
         pos_rate_limit = POS_PER_KEY
         if env.get("POS_RATE_LIMIT"):
             try:
-                pos_rate_limit = Rule.parse(POS_PER_KEY.name, env["POS_RATE_LIMIT"])
+                pos_rate_limit = Rule.parse(POS_PER_KEY.name, env["POS_RATE_LIMIT"], approximate=True)
             except ValueError as exc:
                 raise ConfigurationError("POS_RATE_LIMIT must be a rate like 600/minute") from exc
         hops = env.get("TRUSTED_PROXY_HOPS") or "0"

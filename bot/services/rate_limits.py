@@ -23,18 +23,22 @@ class Rule:
     # When the limiter's storage cannot be reached: refuse (True) where a hit costs money or guards a secret (SMS
     # codes, bind codes), let it through (False) where refusing would only shut shoppers or tills out.
     fail_closed: bool = False
+    # Counted with a sliding window counter (constant work a hit, a close estimate) rather than an exact moving
+    # window, whose work grows with the amount: for high-volume rules such as the POS API's.
+    approximate: bool = False
 
     def __post_init__(self) -> None:
         if self.amount < 1 or self.per < 1:
             raise ValueError(f"rule {self.name!r} needs a positive amount and period")
 
     @classmethod
-    def parse(cls, name: str, text: str) -> Rule:
+    def parse(cls, name: str, text: str, *, approximate: bool = False) -> Rule:
         """A rule from text like "600/minute", "600 per minute" or "10/10 minutes" (an env var's value)."""
         found = _RATE.fullmatch(text.strip().lower())
         if found is None or int(found["amount"]) < 1 or int(found["multiple"] or 1) < 1:
             raise ValueError(f"{text!r} is not a rate like 600/minute or 10/10 minutes")
-        return cls(name, int(found["amount"]), int(found["multiple"] or 1) * _UNIT_SECONDS[found["unit"]])
+        seconds = int(found["multiple"] or 1) * _UNIT_SECONDS[found["unit"]]
+        return cls(name, int(found["amount"]), seconds, approximate=approximate)
 
 
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -61,7 +65,7 @@ STAFF_SIGN_IN_PER_CODE = Rule("staff-sign-in-code", 5, 900, fail_closed=True)
 STAFF_SIGN_IN_PER_ADDRESS = Rule("staff-sign-in-address", 30, 900, fail_closed=True)
 # POS API requests per store key: far above any till's pace, low enough that a runaway client cannot flood the
 # database. Overridden by POS_RATE_LIMIT (see Settings).
-POS_PER_KEY = Rule("pos-key", 600, 60)
+POS_PER_KEY = Rule("pos-key", 600, 60, approximate=True)
 
 
 class RateLimiter(Protocol):

@@ -164,9 +164,13 @@ def test_a_rate_that_makes_no_sense_is_refused(text):
 
 
 def test_the_pos_rate_comes_from_pos_rate_limit():
-    assert Settings.from_env({"APP_ENV": "test"}).pos_rate_limit == POS_PER_KEY == Rule("pos-key", 600, 60)
+    assert (
+        Settings.from_env({"APP_ENV": "test"}).pos_rate_limit
+        == POS_PER_KEY
+        == Rule("pos-key", 600, 60, approximate=True)
+    )
     assert Settings.from_env({"APP_ENV": "test", "POS_RATE_LIMIT": "20/second"}).pos_rate_limit == Rule(
-        "pos-key", 20, 1
+        "pos-key", 20, 1, approximate=True
     )
     with pytest.raises(ConfigurationError, match="POS_RATE_LIMIT"):
         Settings.from_env({"APP_ENV": "test", "POS_RATE_LIMIT": "lots"})
@@ -176,3 +180,14 @@ def test_trusted_proxy_hops_must_be_a_count():
     assert Settings.from_env({"APP_ENV": "test", "TRUSTED_PROXY_HOPS": "1"}).trusted_proxy_hops == 1
     with pytest.raises(ConfigurationError, match="TRUSTED_PROXY_HOPS"):
         Settings.from_env({"APP_ENV": "test", "TRUSTED_PROXY_HOPS": "yes"})
+
+
+def test_an_approximate_rule_still_stops_a_flood_and_lets_the_next_window_through(limiter_clock):
+    limiter = LimitsRateLimiter("memory://", secret_key="k")
+    rule = Rule("flood", 10, 60, approximate=True)
+
+    allowed = sum(limiter.hit(rule, "key") for _ in range(50))
+
+    assert allowed == 10
+    limiter_clock.set(datetime.fromtimestamp(limiter_clock.at, UTC) + timedelta(seconds=121))  # two windows on
+    assert limiter.hit(rule, "key")
