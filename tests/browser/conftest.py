@@ -58,6 +58,24 @@ def phone_page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture
+def sized_page(browser: Any) -> Iterator[Any]:
+    """Pages at the viewport size a test asks for (`sized_page(390, 844)`; device pixel ratio 2), closed after it."""
+    contexts: list[Any] = []
+
+    def make(width: int, height: int) -> Any:
+        viewport = {"width": width, "height": height}
+        context = browser.new_context(viewport=viewport, device_scale_factor=2, locale="zh-TW")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
 def save_screenshot(page: Any, name: str) -> None:
     """Keep a screenshot for the README when SCREENSHOTS=1."""
     if os.environ.get("SCREENSHOTS") == "1":

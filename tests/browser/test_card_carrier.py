@@ -21,15 +21,13 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.mark.parametrize("size", [(390, 844), (1280, 900)], ids=["phone", "desktop"])
-def test_the_carrier_on_the_card_scans_as_the_saved_carrier(browser, platform, runtime, settings, size):
+def test_the_carrier_on_the_card_scans_as_the_saved_carrier(sized_page, platform, runtime, settings, size):
     width, height = size
     user = friend(platform, "林怡君")
     member = make_member(runtime.sessions, bound_to=user)
     with transaction(runtime.sessions) as session:
         session.get_one(Member, member.id).einvoice_carrier = "/A.+-B9Z"
-    context = browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=2, locale="zh-TW")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = sized_page(width, height)
 
     page.goto(card_url(settings, user))
 
@@ -45,4 +43,3 @@ def test_the_carrier_on_the_card_scans_as_the_saved_carrier(browser, platform, r
     assert page.evaluate("document.documentElement.scrollWidth") <= width, "nothing sticks out sideways"
     if width < 500:
         save_screenshot(page, "live-card-carrier")
-    context.close()

@@ -49,12 +49,10 @@ def _scanned(page) -> str:
 
 @pytest.mark.parametrize("size", [(390, 844), (1280, 900)], ids=["phone", "desktop"])
 def test_a_code_spent_at_a_till_gives_way_to_the_next_one_within_three_seconds(
-    browser, platform, runtime, settings, session, clock, size
+    sized_page, platform, runtime, settings, session, clock, size
 ):
     width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-TW")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = sized_page(width, height)
     user = friend(platform, "林怡君")
     member = make_member(runtime.sessions, bound_to=user)
     store_id = open_shop(runtime.sessions).store_id
@@ -81,4 +79,3 @@ def test_a_code_spent_at_a_till_gives_way_to_the_next_one_within_three_seconds(
     assert page.locator("#digits").inner_text().replace(" ", "") == second
     assert _till(runtime, store_id, first) == Reason.CODE_USED
     assert _till(runtime, store_id, second) == "ok"
-    context.close()
