@@ -5,6 +5,7 @@ join; the live card shows it as a Code 39 barcode that decodes to exactly the sa
 from __future__ import annotations
 
 import io
+import logging
 import re
 
 import pytest
@@ -184,3 +185,21 @@ def test_the_member_profile_leads_to_the_carrier(platform, member_user):
 
     actions = {b["action"]["label"]: b["action"]["data"] for b in profile["contents"]["footer"]["contents"]}
     assert actions["手機條碼載具"] == "action=carrier"
+
+
+def test_the_carrier_is_in_no_log_record_of_saving_showing_and_removing_it(
+    platform, client, settings, member_user, caplog
+):
+    user, _member = member_user
+    caplog.set_level(logging.DEBUG)
+
+    _say(platform, user, "載具 /LOG.+-7")
+    _say(platform, user, "載具")
+    client.get(path_of(links.card_url(settings, user)))
+    seen = len(platform.bot_messages(user))
+    platform.postback(user, "action=carrier")
+    platform.postback(user, "action=carrier_remove")
+
+    assert len(platform.bot_messages(user)) > seen
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "LOG.+-7" not in logged and "log.+-7" not in logged.lower()
