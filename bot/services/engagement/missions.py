@@ -101,7 +101,7 @@ def _advance(
     at: datetime,
     now: datetime,
     tz: tzinfo,
-) -> MissionProgress | None:
+) -> MissionProgress:
     start, _end = period_of(mission, local_day(at, tz))
     row = _locked_progress(session, mission, member.id, start, now)
     amount = counts(row)
@@ -135,9 +135,7 @@ def record_progress(
     for mission in active_missions(session, local_day(at, tz), kind):
         if applies is not None and not applies(mission):
             continue
-        row = _advance(session, member, mission, lambda _row: amount, at=at, now=now or at, tz=tz)
-        if row is not None:
-            rows.append(row)
+        rows.append(_advance(session, member, mission, lambda _row: amount, at=at, now=now or at, tz=tz))
     return rows
 
 
