@@ -5,16 +5,16 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import ParamSpec
+from typing import Concatenate, ParamSpec
 
 from flask import current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from bot.db import transaction
 from bot.runtime import Runtime
 from bot.services.refusals import Reason, Refused
-from bot.services.staff.api_keys import SCOPES, live_key
+from bot.services.staff.api_keys import SCOPES, LiveKey, live_key
+from bot.uow import UnitOfWork, unit_of_work
 from models import Store
 
 log = logging.getLogger(__name__)
@@ -66,54 +66,65 @@ def _bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
-def require_store_key(*, scope: str) -> Callable[[Callable[P, ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
-    """Let the view run only with a live store key that has `scope`; the key's store is then `current_store()`.
+def require_store_key(
+    *, scope: str
+) -> Callable[[Callable[Concatenate[UnitOfWork, P], ResponseReturnValue]], Callable[P, ResponseReturnValue]]:
+    """Let the view run only with a live store key that has `scope`, inside the request's one unit of work (the key
+    is checked in it too): `view(uow, ...)`; the key's store is then `current_store()`.
 
     A missing, unknown or revoked key gets 401 and the view never runs, so nothing is changed. So does a key over
     its rate (Settings.pos_rate_limit, counted per key): 429 with Retry-After. A key without `scope` is refused
     (`Refused(Reason.SCOPE_MISSING)`, 403 `scope_missing` through the blueprint's api_errors) before the view runs.
+    What the view returns is answered after the commit; what it raises rolls everything back.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
 
-    def decorator(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
+    def decorator(
+        view: Callable[Concatenate[UnitOfWork, P], ResponseReturnValue],
+    ) -> Callable[P, ResponseReturnValue]:
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             runtime: Runtime = current_app.extensions["runtime"]
             raw_key = _bearer_token(request.headers.get("Authorization"))
-            with transaction(runtime.sessions) as session:
-                key = live_key(session, raw_key)
-            if key is None:
-                log.warning("POS API request refused: %s key (%s)", "no" if raw_key is None else "bad", request.path)
-                response, status = api_error(
-                    401,
-                    "unauthorized",
-                    "未提供有效的 API 金鑰（缺少、錯誤或已停用）",
-                    "The API key is missing, unknown or revoked.",
-                )
-                response.headers["WWW-Authenticate"] = 'Bearer realm="omo-pos"'
-                return response, status
-            store = key.store
-            rule = runtime.settings.pos_rate_limit
-            assert raw_key is not None  # a store was found by it
-            if not runtime.limiter.hit(rule, raw_key):
-                log.warning("POS API request refused: store %s key over %d/%ds", store.id, rule.amount, rule.per)
-                response, status = api_error(429, "rate_limited", RATE_LIMITED_MESSAGE, RATE_LIMITED_MESSAGE_EN)
-                response.headers["Retry-After"] = str(max(1, runtime.limiter.retry_after(rule, raw_key)))
-                return response, status
-            if scope not in key.scopes:
-                log.warning(
-                    "POS API request refused: store %s key without scope %s (%s)", store.id, scope, request.path
-                )
-                raise Refused(Reason.SCOPE_MISSING, scope=scope)
-            g.api_store = store
-            if _unreadable_body():
-                return api_error(400, "invalid_request", "資料格式不正確", "The JSON is nested too deep or holds NUL.")
-            return view(*args, **kwargs)
+            with unit_of_work(runtime) as uow:
+                key = live_key(uow.session, raw_key)
+                if key is None:
+                    return _unauthorized(raw_key)
+                return _checked(key, raw_key, scope, lambda: view(uow, *args, **kwargs))
 
         return wrapper
 
     return decorator
+
+
+def _unauthorized(raw_key: str | None) -> ResponseReturnValue:
+    log.warning("POS API request refused: %s key (%s)", "no" if raw_key is None else "bad", request.path)
+    response, status = api_error(401, "unauthorized", UNAUTHORIZED_MESSAGE, UNAUTHORIZED_MESSAGE_EN)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="omo-pos"'
+    return response, status
+
+
+def _checked(
+    key: LiveKey, raw_key: str | None, scope: str, view: Callable[[], ResponseReturnValue]
+) -> ResponseReturnValue:
+    """The view's answer, once the key's rate, scope and the body's readability are checked."""
+    runtime: Runtime = current_app.extensions["runtime"]
+    store = key.store
+    rule = runtime.settings.pos_rate_limit
+    assert raw_key is not None  # a store was found by it
+    if not runtime.limiter.hit(rule, raw_key):
+        log.warning("POS API request refused: store %s key over %d/%ds", store.id, rule.amount, rule.per)
+        response, status = api_error(429, "rate_limited", RATE_LIMITED_MESSAGE, RATE_LIMITED_MESSAGE_EN)
+        response.headers["Retry-After"] = str(max(1, runtime.limiter.retry_after(rule, raw_key)))
+        return response, status
+    if scope not in key.scopes:
+        log.warning("POS API request refused: store %s key without scope %s (%s)", store.id, scope, request.path)
+        raise Refused(Reason.SCOPE_MISSING, scope=scope)
+    g.api_store = store
+    if _unreadable_body():
+        return api_error(400, "invalid_request", "資料格式不正確", "The JSON is nested too deep or holds NUL.")
+    return view()
 
 
 def current_store() -> Store:

@@ -32,7 +32,7 @@ from bot.services.rewards.coupons import (
 )
 from bot.services.staff.api_keys import SCOPE_COUPONS
 from bot.services.staff.counter import find_active_staff
-from bot.uow import unit_of_work
+from bot.uow import UnitOfWork
 from bot.web import api_errors, api_input, runtime
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_errors import BadRequest
@@ -76,7 +76,7 @@ def _store_and_staff(session: Session, staff_code: str | None) -> tuple[Store, S
 
 @bp.post("/coupons/redeem")
 @require_store_key(scope=SCOPE_COUPONS)
-def redeem() -> ResponseReturnValue:
+def redeem(uow: UnitOfWork) -> ResponseReturnValue:
     body = json_object(required=False)
     code = required_text(body, "code", 32)
     staff_code = api_input.staff_code(body, required=False)
@@ -86,36 +86,29 @@ def redeem() -> ResponseReturnValue:
         raise BadRequest("請提供 member_code（掃描的會員條碼）或 member_number 其中之一")
     transaction_id = text(body, "transaction_id", 100, required=False)
     spend = count(body, "spend", 0, required=False)
-    at = runtime().clock.now()
-    with unit_of_work(runtime(), now=at) as uow:
-        session = uow.session
-        store, staff = _store_and_staff(session, staff_code)
-        member = _member_at_till(session, store, staff, member_code, member_number, at)
-        if isinstance(member, Refused):
-            scan_refused = member  # answered after the commit: the scan log keeps the refused scan
-        else:
-            scan_refused = None
-            try:
-                coupon = redeem_coupon(
-                    session,
-                    code,
-                    store_id=store.id,
-                    staff_id=staff.id if staff else None,
-                    channel="pos_api",
-                    at=at,
-                    member_id=member.id if member else None,
-                    spend=spend,
-                    transaction_id=transaction_id,
-                    tz=uow.settings.tz,
-                )
-            except CouponRefused as refused:
-                coupon = _replayed(session, refused, code, store.id, transaction_id)
-            assert coupon.redeemed_at is not None
-            answer = {"coupon": coupon_json(session, coupon), "redeemed_at": coupon.redeemed_at.isoformat()}
-    if scan_refused is not None:
-        raise scan_refused
+    session, at = uow.session, uow.now
+    store, staff = _store_and_staff(session, staff_code)
+    member = _member_at_till(session, store, staff, member_code, member_number, at)
+    if isinstance(member, Refused):
+        return api_errors.answer_refusal(member)  # answered, not raised: the scan log keeps the refused scan
+    try:
+        coupon = redeem_coupon(
+            session,
+            code,
+            store_id=store.id,
+            staff_id=staff.id if staff else None,
+            channel="pos_api",
+            at=at,
+            member_id=member.id if member else None,
+            spend=spend,
+            transaction_id=transaction_id,
+            tz=uow.settings.tz,
+        )
+    except CouponRefused as refused:
+        coupon = _replayed(session, refused, code, store.id, transaction_id)
+    assert coupon.redeemed_at is not None
     log.info("coupon redeemed at store %s", store.code)
-    return jsonify(answer)
+    return jsonify({"coupon": coupon_json(session, coupon), "redeemed_at": coupon.redeemed_at.isoformat()})
 
 
 def _member_at_till(
@@ -169,33 +162,29 @@ def _replayed(session: Session, refused: CouponRefused, code: str, store_id: int
 
 @bp.post("/coupons/undo")
 @require_store_key(scope=SCOPE_COUPONS)
-def undo() -> ResponseReturnValue:
+def undo(uow: UnitOfWork) -> ResponseReturnValue:
     body = json_object(required=False)
     code, staff_code = required_text(body, "code", 32), api_input.staff_code(body, required=True)
-    at = runtime().clock.now()
-    with unit_of_work(runtime(), now=at) as uow:
-        session = uow.session
-        store, staff = _store_and_staff(session, staff_code)
-        assert staff is not None
-        coupon = undo_redemption(session, code, staff_id=staff.id, store_id=store.id, at=at, tz=uow.settings.tz)
-        answer = {"coupon": coupon_json(session, coupon), "undone_at": at.isoformat()}
-    return jsonify(answer)
+    session, at = uow.session, uow.now
+    store, staff = _store_and_staff(session, staff_code)
+    assert staff is not None
+    coupon = undo_redemption(session, code, staff_id=staff.id, store_id=store.id, at=at, tz=uow.settings.tz)
+    return jsonify({"coupon": coupon_json(session, coupon), "undone_at": at.isoformat()})
 
 
 @bp.get("/members/<member_number>/coupons")
 @require_store_key(scope=SCOPE_COUPONS)
-def member_coupons(member_number: str) -> ResponseReturnValue:
+def member_coupons(uow: UnitOfWork, member_number: str) -> ResponseReturnValue:
     if not member_number.isprintable():
         raise Refused(Reason.MEMBER_NOT_FOUND)
-    with unit_of_work(runtime()) as uow:
-        session = uow.session
-        member = find_by_number(session, member_number)
-        if member is None:
-            raise Refused(Reason.MEMBER_NOT_FOUND)
-        usable = usable_coupons(session, member.id, uow.now)
-        return jsonify(
-            {"member_number": member.member_number, "coupons": [coupon_json(session, coupon) for coupon in usable]}
-        )
+    session = uow.session
+    member = find_by_number(session, member_number)
+    if member is None:
+        raise Refused(Reason.MEMBER_NOT_FOUND)
+    usable = usable_coupons(session, member.id, uow.now)
+    return jsonify(
+        {"member_number": member.member_number, "coupons": [coupon_json(session, coupon) for coupon in usable]}
+    )
 
 
 @images.get("/img/coupon/<token>.png")

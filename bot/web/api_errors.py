@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 from flask import Blueprint
-from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import InternalServerError
 from werkzeug.wrappers import Response
 
@@ -102,12 +101,14 @@ def bad_request(exc: BadRequest) -> tuple[Response, int]:
     )
 
 
+def answer_refusal(exc: Refused) -> tuple[Response, int]:
+    """A refusal answered by a view that keeps what the request recorded (a refused scan's log entry): the view
+    returns this instead of raising, so its unit of work still commits."""
+    log.info("POS API refused: %s", exc.reason)
+    return refused(exc)
+
+
 def install(bp: Blueprint) -> None:
     """Answer every `Refused` and `BadRequest` the blueprint's views raise as a POS API error."""
-
-    def _refused(exc: Refused) -> ResponseReturnValue:
-        log.info("POS API refused: %s", exc.reason)
-        return refused(exc)
-
-    bp.register_error_handler(Refused, _refused)
+    bp.register_error_handler(Refused, answer_refusal)
     bp.register_error_handler(BadRequest, bad_request)

@@ -20,8 +20,8 @@ from bot.services.membership.members import find_by_number
 from bot.services.refusals import Reason, Refused
 from bot.services.staff.api_keys import SCOPE_MEMBERS, SCOPE_SCAN
 from bot.services.staff.counter import MemberCard, find_active_staff, member_card, unbind_at_counter
-from bot.uow import unit_of_work
-from bot.web import api_errors, runtime
+from bot.uow import UnitOfWork
+from bot.web import api_errors
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_input import choice, json_object, required_text, staff_code
 from models import Member, Staff, Store
@@ -58,51 +58,47 @@ def _lookup(session: Session, member_number: str, staff: str | None) -> tuple[St
 
 @bp.get("/members/<member_number>")
 @require_store_key(scope=SCOPE_SCAN)
-def get_member(member_number: str) -> ResponseReturnValue:
-    with unit_of_work(runtime()) as uow:
-        session = uow.session
-        member = find_by_number(session, member_number)
-        if member is None:
-            raise Refused(Reason.MEMBER_NOT_FOUND)
-        return jsonify(_card_json(member_card(session, member)))
+def get_member(uow: UnitOfWork, member_number: str) -> ResponseReturnValue:
+    session = uow.session
+    member = find_by_number(session, member_number)
+    if member is None:
+        raise Refused(Reason.MEMBER_NOT_FOUND)
+    return jsonify(_card_json(member_card(session, member)))
 
 
 @bp.post("/members/<member_number>/bind-codes")
 @require_store_key(scope=SCOPE_MEMBERS)
-def issue_code(member_number: str) -> ResponseReturnValue:
+def issue_code(uow: UnitOfWork, member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=True)
-    with unit_of_work(runtime()) as uow:
-        session = uow.session
-        store, member, staff = _lookup(session, member_number, clerk)
-        assert staff is not None
-        code = issue_bind_code(session, member, store=store, staff=staff, now=uow.now)
+    session = uow.session
+    store, member, staff = _lookup(session, member_number, clerk)
+    assert staff is not None
+    code = issue_bind_code(session, member, store=store, staff=staff, now=uow.now)
     log.info("bind code issued for member %s at store %s", member_number, store.code)
     return jsonify({"code": code.code, "expires_at": code.expires_at.isoformat()}), 201
 
 
 @bp.post("/members/<member_number>/unbind")
 @require_store_key(scope=SCOPE_MEMBERS)
-def unbind_member(member_number: str) -> ResponseReturnValue:
+def unbind_member(uow: UnitOfWork, member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=True)
-    with unit_of_work(runtime()) as uow:
-        session = uow.session
-        _store, member, staff = _lookup(session, member_number, clerk)
-        assert staff is not None
-        unbind_at_counter(session, member, staff=staff, now=uow.now)
-        card = member_card(session, member)
+    session = uow.session
+    _store, member, staff = _lookup(session, member_number, clerk)
+    assert staff is not None
+    unbind_at_counter(session, member, staff=staff, now=uow.now)
+    card = member_card(session, member)
     return jsonify(_card_json(card))
 
 
 @bp.post("/members/<member_number>/erase")
 @require_store_key(scope=SCOPE_MEMBERS)
-def erase_member(member_number: str) -> ResponseReturnValue:
+def erase_member(uow: UnitOfWork, member_number: str) -> ResponseReturnValue:
     clerk = staff_code(json_object(required=False), required=True)
-    with unit_of_work(runtime()) as uow:
-        session = uow.session
-        store, member, staff = _lookup(session, member_number, clerk)
-        assert staff is not None
-        erasure = request_erasure(session, member, "api", uow.now, staff_id=staff.id, store_id=store.id)
-        card = member_card(session, member)
+    session = uow.session
+    store, member, staff = _lookup(session, member_number, clerk)
+    assert staff is not None
+    erasure = request_erasure(session, member, "api", uow.now, staff_id=staff.id, store_id=store.id)
+    card = member_card(session, member)
     assert erasure.completed_at is not None
     return jsonify(
         {"erasure_request_id": erasure.id, "completed_at": erasure.completed_at.isoformat(), "member": _card_json(card)}
@@ -111,26 +107,17 @@ def erase_member(member_number: str) -> ResponseReturnValue:
 
 @bp.post("/scan")
 @require_store_key(scope=SCOPE_SCAN)
-def scan_code() -> ResponseReturnValue:
+def scan_code(uow: UnitOfWork) -> ResponseReturnValue:
     body = json_object(required=False)
     code, intent = required_text(body, "code", 64), choice(body, "intent", INTENTS, "lookup")
     clerk = staff_code(body, required=False)
-    with unit_of_work(runtime()) as uow:
-        session = uow.session
-        store = session.get(Store, current_store().id)
-        assert store is not None
-        staff = find_active_staff(session, store, clerk) if clerk else None
-        outcome = scan(
-            session,
-            code,
-            intent=intent,
-            store_id=store.id,
-            staff_id=staff.id if staff else None,
-            at=uow.now,
-        )
-        card = member_card(session, outcome.member) if outcome.member else None
+    session = uow.session
+    store = current_store()
+    staff = find_active_staff(session, store, clerk) if clerk else None
+    outcome = scan(session, code, intent=intent, store_id=store.id, staff_id=staff.id if staff else None, at=uow.now)
     if outcome.refusal is not None:
-        raise outcome.refusal  # after the commit: the scan log keeps the refused scan
+        return api_errors.answer_refusal(outcome.refusal)  # answered, not raised: the scan log keeps the refusal
+    card = member_card(session, outcome.member) if outcome.member else None
     assert card is not None
     return jsonify(
         {

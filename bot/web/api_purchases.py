@@ -6,7 +6,6 @@ openapi/pos-api.yaml describes both endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -16,8 +15,8 @@ from bot.services.refusals import Refused
 from bot.services.rewards.purchases import PurchaseRequest, PurchaseResult, record_purchase
 from bot.services.rewards.refunds import RefundRequest, record_refund
 from bot.services.staff.api_keys import SCOPE_SCAN
-from bot.uow import UnitOfWork, unit_of_work
-from bot.web import api_errors, runtime
+from bot.uow import UnitOfWork
+from bot.web import api_errors
 from bot.web.api_auth import current_store, require_store_key
 from bot.web.api_errors import BadRequest
 from bot.web.api_input import choice, json_object, required_count, required_text, staff_code, text
@@ -64,19 +63,8 @@ def _purchase_request(body: dict[str, Any]) -> PurchaseRequest:
     )
 
 
-def _record(work: Callable[[UnitOfWork], PurchaseResult], *, keep_refused: bool) -> ResponseReturnValue:
-    """Run the service in one unit of work, then answer: 201 for a new record, 200 with `Idempotent-Replayed` for
-    the stored answer to the same request. With `keep_refused` the unit of work commits a refusal too (the purchase
-    service leaves only a refused scan's log entry behind); otherwise a refusal rolls everything back."""
-    with unit_of_work(runtime()) as uow:
-        try:
-            result: PurchaseResult | Refused = work(uow)
-        except Refused as refused:
-            if not keep_refused:
-                raise
-            result = refused
-    if isinstance(result, Refused):
-        raise result
+def _answer(result: PurchaseResult) -> ResponseReturnValue:
+    """201 for a new record, 200 with `Idempotent-Replayed` for the stored answer to the same request."""
     response = jsonify(result.body)
     response.status_code = 200 if result.replayed else 201
     if result.replayed:
@@ -86,20 +74,23 @@ def _record(work: Callable[[UnitOfWork], PurchaseResult], *, keep_refused: bool)
 
 @bp.post("/purchases")
 @require_store_key(scope=SCOPE_SCAN)
-def create_purchase() -> ResponseReturnValue:
+def create_purchase(uow: UnitOfWork) -> ResponseReturnValue:
     purchase = _purchase_request(json_object())
-    store_id, tz = current_store().id, runtime().settings.tz
-    return _record(lambda uow: record_purchase(uow.session, store_id, purchase, at=uow.now, tz=tz), keep_refused=True)
+    try:
+        result = record_purchase(uow.session, current_store().id, purchase, at=uow.now, tz=uow.settings.tz)
+    except Refused as refused:
+        # Answered, not raised, so the unit of work commits what the service left: a refused scan's log entry.
+        return api_errors.answer_refusal(refused)
+    return _answer(result)
 
 
 @bp.post("/refunds")
 @require_store_key(scope=SCOPE_SCAN)
-def create_refund() -> ResponseReturnValue:
+def create_refund(uow: UnitOfWork) -> ResponseReturnValue:
     body = json_object()
     refund = RefundRequest(
         required_text(body, "transaction_id", 100),
         required_text(body, "refund_id", 100),
         required_count(body, "amount", 1, MAX_AMOUNT),
     )
-    store_id, tz = current_store().id, runtime().settings.tz
-    return _record(lambda uow: record_refund(uow.session, store_id, refund, at=uow.now, tz=tz), keep_refused=False)
+    return _answer(record_refund(uow.session, current_store().id, refund, at=uow.now, tz=uow.settings.tz))

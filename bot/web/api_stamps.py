@@ -21,8 +21,8 @@ from bot.services.refusals import Reason, Refused
 from bot.services.rewards.stamps import earlier_smart_stamp, smart_stamp
 from bot.services.staff.api_keys import SCOPE_SCAN
 from bot.services.staff.counter import find_active_staff, member_card
-from bot.uow import unit_of_work
-from bot.web import api_errors, api_input, runtime
+from bot.uow import UnitOfWork
+from bot.web import api_errors, api_input
 from bot.web.api_auth import current_store, require_store_key
 from models import Member, Staff, Store
 
@@ -80,18 +80,16 @@ def _stamp(
 
 @bp.post("/stamps")
 @require_store_key(scope=SCOPE_SCAN)
-def give_stamp() -> ResponseReturnValue:
+def give_stamp(uow: UnitOfWork) -> ResponseReturnValue:
     """The smart stamp: spend the scanned member code and stamp every per-visit card once."""
     body = api_input.json_object()
     code, staff_code = api_input.required_text(body, "member_code", 64), api_input.staff_code(body, required=True)
     key = api_input.text(body, "idempotency_key", 100, required=False)
-    with unit_of_work(runtime()) as uow:
-        store = uow.session.get(Store, current_store().id)
-        assert store is not None
-        assert staff_code is not None
-        staff = find_active_staff(uow.session, store, staff_code)
-        answer = _stamp(uow.session, store, staff, code, key, uow.now, uow.settings.tz)
+    store = current_store()
+    assert staff_code is not None
+    staff = find_active_staff(uow.session, store, staff_code)
+    answer = _stamp(uow.session, store, staff, code, key, uow.now, uow.settings.tz)
     if isinstance(answer, Refused):
-        raise answer
+        return api_errors.answer_refusal(answer)  # answered, not raised: the scan log keeps the refused scan
     log.info("smart stamp at store %s: %d cards", store.code, len(answer["cards"]))
     return jsonify(answer)
