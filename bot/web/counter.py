@@ -37,10 +37,10 @@ from bot.services.rewards.counter_purchases import preview_purchase, undo_purcha
 from bot.services.rewards.coupons import redeem_coupon, template_of, undo_redemption, usable_coupons
 from bot.services.rewards.purchases import PurchaseRequest, find_purchase, record_purchase
 from bot.services.rewards.stamp_views import card_views
+from bot.services.rewards.stamps_at_till import stamp_at_till
 from bot.services.rewards.tiers import TIERS, TIERS_BY_CODE
 from bot.uow import UnitOfWork
 from bot.web.api_errors import STATUS
-from bot.web.api_stamps import _stamp as smart_stamp_at_till
 from bot.web.backoffice import attempt, message_page, refusal_text, render_page, staff_page, t
 from models import Member, Staff, Store
 
@@ -337,11 +337,10 @@ def stamp(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
         return _no_store()
     if code is None:
         return _refused(Refused(Reason.MEMBER_NUMBER_LOOKUP_ONLY))
-    answer = smart_stamp_at_till(uow.session, store, staff, code, key, uow.now, uow.settings.tz)
-    if isinstance(answer, Refused):
-        return _refused(answer)
-    member = find_by_number(uow.session, answer["member"]["member_number"])
-    return _answer(uow, member, t(STAMPED), spendable=False, code_spent=True, cards=answer["cards"])
+    stamped = stamp_at_till(uow.session, store, staff, code, key, uow.now, uow.settings.tz)
+    if isinstance(stamped, Refused):
+        return _refused(stamped)
+    return _answer(uow, stamped.member, t(STAMPED), spendable=False, code_spent=True, cards=stamped.cards)
 
 
 @bp.post("/counter/coupons/redeem")
