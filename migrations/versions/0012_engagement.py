@@ -18,6 +18,81 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Records of what was given: never updated or deleted (a play's first reveal aside), the database itself refuses it.
+APPEND_ONLY = ("checkins", "checkin_milestone_awards", "streak_freeze_entries", "game_play_grants", "checkin_reminders")
+# game_plays: everything but revealed_at is fixed once written.
+PLAY_COLUMNS = (
+    "member_id",
+    "game_id",
+    "game_kind",
+    "local_day",
+    "play_number",
+    "source",
+    "prize_id",
+    "rolled_prize_id",
+    "points",
+    "coupon_id",
+    "created_at",
+)
+
+
+def _create_append_only_triggers() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION engagement_append_only() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'engagement records are append-only (% on %)', TG_OP, TG_TABLE_NAME; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        for table in (*APPEND_ONLY, "game_plays"):
+            event = "DELETE" if table == "game_plays" else "UPDATE OR DELETE"
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE {event} ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION engagement_append_only()"
+            )
+        old = ", ".join(f"OLD.{column}" for column in PLAY_COLUMNS)
+        new = ", ".join(f"NEW.{column}" for column in PLAY_COLUMNS)
+        op.execute(
+            "CREATE FUNCTION game_plays_fixed() RETURNS trigger AS $$ BEGIN "
+            f"IF ROW({new}) IS DISTINCT FROM ROW({old}) OR OLD.revealed_at IS NOT NULL THEN "
+            "RAISE EXCEPTION 'a play is fixed once recorded'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        op.execute(
+            "CREATE TRIGGER game_plays_fixed BEFORE UPDATE ON game_plays "
+            "FOR EACH ROW EXECUTE FUNCTION game_plays_fixed()"
+        )
+        return
+    for table in (*APPEND_ONLY, "game_plays"):
+        actions = ("DELETE",) if table == "game_plays" else ("UPDATE", "DELETE")
+        for action in actions:
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'engagement records are append-only'); END"
+            )
+    op.execute(
+        f"CREATE TRIGGER game_plays_fixed BEFORE UPDATE OF {', '.join(PLAY_COLUMNS)} ON game_plays "
+        "BEGIN SELECT RAISE(ABORT, 'a play is fixed once recorded'); END"
+    )
+    op.execute(
+        "CREATE TRIGGER game_plays_revealed_once BEFORE UPDATE OF revealed_at ON game_plays "
+        "WHEN OLD.revealed_at IS NOT NULL BEGIN SELECT RAISE(ABORT, 'a play is fixed once recorded'); END"
+    )
+
+
+def _drop_append_only_triggers() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in (*APPEND_ONLY, "game_plays"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute("DROP TRIGGER IF EXISTS game_plays_fixed ON game_plays")
+        op.execute("DROP FUNCTION IF EXISTS game_plays_fixed()")
+        op.execute("DROP FUNCTION IF EXISTS engagement_append_only()")
+        return
+    for table in (*APPEND_ONLY, "game_plays"):
+        for action in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+    op.execute("DROP TRIGGER IF EXISTS game_plays_fixed")
+    op.execute("DROP TRIGGER IF EXISTS game_plays_revealed_once")
+
+
 def upgrade() -> None:
     op.create_table(
         "checkin_settings",
@@ -236,9 +311,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("game_plays", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_game_plays_member_id"), ["member_id"], unique=False)
+    _create_append_only_triggers()
 
 
 def downgrade() -> None:
+    _drop_append_only_triggers()
     with op.batch_alter_table("game_plays", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_game_plays_member_id"))
     op.drop_table("game_plays")

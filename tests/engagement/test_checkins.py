@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.db import transaction
@@ -115,3 +116,28 @@ def test_another_member_s_check_ins_do_not_count(runtime, clock, member):
     checkin_at(runtime, clock, other.id, _day(0))
 
     assert checkin_at(runtime, clock, member.id, _day(1)).streak == 1
+
+
+def test_the_database_refuses_to_change_or_delete_a_check_in_or_a_play_s_prize(runtime, clock, member):
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DBAPIError
+
+    from models import GamePlay
+    from tests.engagement_helpers import play_at
+
+    seed(runtime, _day(0))
+    checkin_at(runtime, clock, member.id, _day(0))
+    _prize, _left, play_id = play_at(runtime, member.id, "draw", _day(0), 999_999)
+
+    for statement in (
+        update(Checkin).values(streak=99),
+        delete(Checkin),
+        update(GamePlay).where(GamePlay.id == play_id).values(points=1000),
+        delete(GamePlay),
+    ):
+        with pytest.raises(DBAPIError), transaction(runtime.sessions) as tx:
+            tx.execute(statement)
+    with transaction(runtime.sessions) as tx:  # the first reveal is the one change a play allows
+        tx.execute(update(GamePlay).where(GamePlay.id == play_id).values(revealed_at=_day(0)))
+    with pytest.raises(DBAPIError), transaction(runtime.sessions) as tx:
+        tx.execute(update(GamePlay).where(GamePlay.id == play_id).values(revealed_at=_day(1)))

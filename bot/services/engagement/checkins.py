@@ -172,19 +172,20 @@ def _award(session: Session, member: Member, checkin: Checkin, at: datetime, tz:
         return []
     key = f"checkin:{member.id}:{checkin.streak_started_on.isoformat()}:day{row.day}"
     try:
-        with session.begin_nested():
-            award = CheckinMilestoneAward(
-                member_id=member.id,
-                streak_started_on=checkin.streak_started_on,
-                milestone_day=row.day,
-                checkin_id=checkin.id,
-                reward_kind=row.reward_kind,
-                amount=row.amount,
-                created_at=at,
+        with session.begin_nested():  # the award row's unique key decides; a second award rolls its reward back
+            coupon_id = _give(session, member, row, key, at, tz)
+            session.add(
+                CheckinMilestoneAward(
+                    member_id=member.id,
+                    streak_started_on=checkin.streak_started_on,
+                    milestone_day=row.day,
+                    checkin_id=checkin.id,
+                    reward_kind=row.reward_kind,
+                    amount=row.amount,
+                    coupon_id=coupon_id,
+                    created_at=at,
+                )
             )
-            session.add(award)
-            session.flush()
-            award.coupon_id = _give(session, member, row, key, at, tz)
             session.flush()
     except IntegrityError:
         return []  # given already
