@@ -48,11 +48,16 @@ class OutboundMessage(TimestampMixin, Base):
     # Generated before the first attempt so every retry carries the same X-Line-Retry-Key.
     retry_key: Mapped[str] = mapped_column(String(36), unique=True)
     webhook_event_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_events.id"), index=True)
-    # pending -> sent | failed | dropped
+    # pending -> sending -> sent | failed | dropped | unknown (a reply whose outcome LINE cannot tell: never re-sent)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     delivered_via: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
+    # A pending message waits for this time before its next attempt (backoff while LINE fails); None: at once.
+    next_attempt_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_outbound_messages_status_created_at", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_outbound_messages_status_created_at", "status", "created_at"),
+        Index("ix_outbound_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
