@@ -2,37 +2,102 @@
 
 An outbox message is claimed (so one sender sends it), sent with its stored retry key, and its outcome recorded, each
 step in its own short transaction; the LINE call happens between them. Rich menus are linked the same way.
+
+Exactly once where LINE can tell us, at most once where it cannot: a push, multicast or broadcast carries the retry key
+stored with its row on every attempt (LINE answers 409 to a repeat: delivered), so it is retried while LINE fails,
+with backoff, for up to DELIVERY_GIVE_UP_AFTER. A reply is one request per attempt, and a reply whose outcome is
+unknown (a timeout, a connection dropped after sending, its sender dying mid-send, its token refused after an earlier
+attempt) is recorded `unknown` and never sent again, as a reply or as a push.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
-from bot.line_client import RETRYABLE_STATUSES, LineClient, LineDeliveryError
+from bot.line_client import LineClient, LineDeliveryError
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.menu_state import wanted_menu
 from bot.services.messaging.outbox import CLAIM_TIMEOUT
+from bot.settings import Settings
 from models import LineUser, OutboundMessage
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+# Waits between attempts while LINE fails: doubling from FIRST_RETRY_AFTER up to LONGEST_WAIT, each with jitter so
+# that the messages of one outage do not all come back at the same second.
+FIRST_RETRY_AFTER = timedelta(seconds=10)
+LONGEST_WAIT = timedelta(minutes=10)
+_jitter = random.Random()
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How long a message is retried while LINE fails, and whether a stale reply may become a push."""
+
+    give_up_after: timedelta = timedelta(hours=24)
+    fallback_to_push: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryPolicy:
+        return cls(
+            give_up_after=timedelta(seconds=settings.delivery_give_up_after_seconds),
+            fallback_to_push=settings.reply_fallback_to_push,
+        )
+
+
+class _OutcomeUnknown(Exception):
+    """A reply may have reached the user (LINE cannot tell us): it is not sent again in any form."""
+
+
+class _PushNotAllowed(Exception):
+    """The reply token can no longer be used and the brand does not allow pushes in its place."""
+
+
+def retry_delay(attempts: int, rand: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter: about FIRST_RETRY_AFTER * 2**(attempts-1), at most LONGEST_WAIT, each wait
+    between half and all of it."""
+    ceiling = min(LONGEST_WAIT, FIRST_RETRY_AFTER * 2 ** max(attempts - 1, 0))
+    share: float = (rand or _jitter).random()
+    return ceiling * (0.5 + 0.5 * share)
 
 
 def _claim(sessions: sessionmaker[Session], outbound_id: int, now: datetime) -> OutboundMessage | None:
-    """Mark a message as being sent so that only one sender sends it; a stale claim may be taken over."""
+    """Mark a message as being sent so that only one sender sends it; a stale claim may be taken over, except a
+    reply's: its sender died while it may have been sending the reply, so its outcome is unknown and it is not sent
+    again (a push in its place could be the second answer)."""
+    stale = now - CLAIM_TIMEOUT
     with transaction(sessions) as session:
+        unknown = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == outbound_id,
+                OutboundMessage.status == "sending",
+                OutboundMessage.sent_at < stale,
+                OutboundMessage.kind == "reply",
+                OutboundMessage.reply_token.is_not(None),
+                OutboundMessage.reply_token_expires_at > OutboundMessage.sent_at,
+            )
+            .values(status="unknown", error="its sender stopped while sending the reply")
+        ).rowcount  # type: ignore[attr-defined]
+        if unknown:
+            log.warning("outbox message %s: reply outcome unknown (its sender stopped), not sent again", outbound_id)
+            return None
         claimed = session.execute(
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == outbound_id,
-                (OutboundMessage.status == "pending")
-                | ((OutboundMessage.status == "sending") & (OutboundMessage.sent_at < now - CLAIM_TIMEOUT)),
+                (
+                    (OutboundMessage.status == "pending")
+                    & (OutboundMessage.next_attempt_at.is_(None) | (OutboundMessage.next_attempt_at <= now))
+                )
+                | ((OutboundMessage.status == "sending") & (OutboundMessage.sent_at < stale)),
             )
             .values(status="sending", sent_at=now, attempts=OutboundMessage.attempts + 1)
         ).rowcount  # type: ignore[attr-defined]
@@ -51,7 +116,9 @@ def _unblocked(session: Session, recipients: list[str]) -> list[str]:
     return [user_id for user_id in recipients if user_id not in blocked]
 
 
-def _send(line: LineClient, message: OutboundMessage, recipients: list[str], now: datetime) -> str:
+def _send(
+    line: LineClient, message: OutboundMessage, recipients: list[str], now: datetime, policy: DeliveryPolicy
+) -> str:
     """Send one outbox message; returns how it went out."""
     if message.kind == "reply" and message.reply_token:
         expires = message.reply_token_expires_at
@@ -60,9 +127,15 @@ def _send(line: LineClient, message: OutboundMessage, recipients: list[str], now
                 line.reply(message.reply_token, message.messages)
                 return "reply"
             except LineDeliveryError as exc:
+                if exc.outcome_unknown:
+                    raise _OutcomeUnknown(str(exc)) from exc
                 if exc.status != 400:
                     raise
-                log.info("reply token refused, falling back to push: %s", exc.body)
+                if message.attempts > 1:  # an earlier attempt reached LINE: it may have used the token
+                    raise _OutcomeUnknown(f"reply token refused after an earlier attempt: {exc.body}") from exc
+                log.info("reply token refused: %s", exc.body)
+        if not policy.fallback_to_push:
+            raise _PushNotAllowed()
     if message.kind == "broadcast":
         line.broadcast(message.messages, message.retry_key)
         return "broadcast"
@@ -73,42 +146,84 @@ def _send(line: LineClient, message: OutboundMessage, recipients: list[str], now
     return "multicast"
 
 
-def deliver(sessions: sessionmaker[Session], line: LineClient, outbound_id: int, now: datetime) -> str:
-    """Send one outbox message to LINE once; returns its status (sent, dropped, pending, failed or skipped)."""
+def deliver(
+    sessions: sessionmaker[Session],
+    line: LineClient,
+    outbound_id: int,
+    now: datetime,
+    policy: DeliveryPolicy = DeliveryPolicy(),
+) -> str:
+    """Send one outbox message to LINE once; returns its status (sent, dropped, pending, failed, unknown, expired or
+    skipped)."""
     message = _claim(sessions, outbound_id, now)
     if message is None:
         return "skipped"
     with sessions() as session:
         recipients = _unblocked(session, message.recipients) if message.kind != "broadcast" else []
-    return _send_and_record(sessions, line, message, recipients, now)
+    return _send_and_record(sessions, line, message, recipients, now, policy)
 
 
-def deliver_claimed(sessions: sessionmaker[Session], line: LineClient, message: OutboundMessage, now: datetime) -> str:
+def deliver_claimed(
+    sessions: sessionmaker[Session],
+    line: LineClient,
+    message: OutboundMessage,
+    now: datetime,
+    policy: DeliveryPolicy = DeliveryPolicy(),
+) -> str:
     """Send a message its unit of work claimed for this sender (the answer to an event, written and claimed in the
     event's transaction, to a user the bot just heard from); returns its status like `deliver`."""
-    return _send_and_record(sessions, line, message, list(message.recipients), now)
+    return _send_and_record(sessions, line, message, list(message.recipients), now, policy)
 
 
 def _send_and_record(
-    sessions: sessionmaker[Session], line: LineClient, message: OutboundMessage, recipients: list[str], now: datetime
+    sessions: sessionmaker[Session],
+    line: LineClient,
+    message: OutboundMessage,
+    recipients: list[str],
+    now: datetime,
+    policy: DeliveryPolicy,
 ) -> str:
     outbound_id = message.id
-    status, via, error = "sent", None, None
+    status, via, error, next_attempt_at = "sent", None, None, None
+    attempts = message.attempts
     if message.kind != "broadcast" and not recipients:
         status = "dropped"
     else:
         try:
-            via = _send(line, message, recipients, now)
+            via = _send(line, message, recipients, now, policy)
+        except _OutcomeUnknown as exc:
+            status, via, error = "unknown", "reply", str(exc)[:2000]
+            log.warning("outbox message %s: reply outcome unknown, not sent again: %s", outbound_id, exc)
+        except _PushNotAllowed:
+            status, error = "expired", "reply token no longer usable and REPLY_FALLBACK_TO_PUSH is off"
+            log.info("outbox message %s: reply token expired, no push in its place", outbound_id)
         except LineDeliveryError as exc:
-            transient = exc.status in RETRYABLE_STATUSES or exc.status == 0
-            status = "pending" if transient and message.attempts < MAX_ATTEMPTS else "failed"
             error = str(exc)[:2000]
-            log.warning("outbox message %s not delivered (%s): %s", outbound_id, status, exc)
+            if not exc.reached_line:
+                attempts -= 1  # `attempts` counts the requests that reached LINE
+            if not exc.transient:
+                status = "failed"
+                log.warning("outbox message %s refused by LINE: %s", outbound_id, exc)
+            elif now - message.created_at >= policy.give_up_after:
+                status = "failed"
+                log.error(  # the alert: an answer LINE did not take for the whole horizon is dropped
+                    "outbox message %s given up after %s of LINE failures: %s", outbound_id, policy.give_up_after, exc
+                )
+            else:
+                status, next_attempt_at = "pending", now + retry_delay(attempts)
+                log.info("outbox message %s not delivered, next attempt at %s: %s", outbound_id, next_attempt_at, exc)
     with transaction(sessions) as session:
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id == outbound_id)
-            .values(status=status, delivered_via=via, error=error, sent_at=now)
+            .values(
+                status=status,
+                delivered_via=via,
+                error=error,
+                sent_at=now,
+                attempts=attempts,
+                next_attempt_at=next_attempt_at,
+            )
         )
     return status
 

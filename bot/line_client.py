@@ -22,9 +22,10 @@ from linebot.v3.messaging import (
     RichMenuRequest,
     UpdateRichMenuAliasRequest,
 )
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 from urllib3.util.retry import Retry
 
+from bot.circuit_breaker import CircuitBreaker, CircuitOpen
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,24 @@ MAX_BULK_LINK_USERS = 500
 
 
 class LineDeliveryError(RuntimeError):
-    """LINE refused a request for good (not a transient failure)."""
+    """A request LINE did not carry out, or whose outcome is unknown.
 
-    def __init__(self, status: int, body: str) -> None:
-        super().__init__(f"LINE answered {status}: {body}")
+    `status` is LINE's HTTP status, 0 when there was no answer. `reached_line` is False when the request surely never
+    got to LINE (no connection, or the circuit breaker is open); `outcome_unknown` when it may have been carried out
+    (a timeout or a connection dropped after the request was sent).
+    """
+
+    def __init__(self, status: int, body: str, *, reached_line: bool = True, outcome_unknown: bool = False) -> None:
+        super().__init__(f"LINE answered {status}: {body}" if status else body)
         self.status = status
         self.body = body
+        self.reached_line = reached_line
+        self.outcome_unknown = outcome_unknown
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: LINE was unreachable, overloaded or failing."""
+        return self.status == 0 or self.status in RETRYABLE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -52,13 +65,16 @@ class Profile:
     language: str | None
 
 
-def make_retry(backoff_factor: float = 0.5, total: int = 4) -> Retry:
-    """429 and 5xx are retried with exponential backoff, honouring Retry-After; POST included."""
+def make_retry(backoff_factor: float = 0.5, total: int = 2) -> Retry:
+    """For calls that may safely be repeated (sends carrying a retry key, reads, menu links): a quick second and
+    third try on 429, 5xx or a refused connection, honouring Retry-After. Never after a read timeout: the outbox tries
+    again later with the same retry key, and a worker thread is not held for several timeouts in a row."""
     return Retry(
         total=total,
         connect=total,
-        read=total,
+        read=0,
         status=total,
+        other=0,
         backoff_factor=backoff_factor,
         status_forcelist=RETRYABLE_STATUSES,
         allowed_methods=None,
@@ -67,23 +83,42 @@ def make_retry(backoff_factor: float = 0.5, total: int = 4) -> Retry:
     )
 
 
-class LineClient:
-    """Wraps line-bot-sdk v3 `MessagingApi`; every send with a retry key is idempotent across retries."""
+def _no_retry() -> Retry:
+    """A reply is sent once per attempt: LINE cannot tell a repeat from a new reply (its token is single-use)."""
+    return Retry(total=0, connect=0, read=0, status=0, other=0, redirect=0, raise_on_status=False)
 
-    def __init__(self, settings: Settings, *, backoff_factor: float = 0.5, timeout: float = 10.0) -> None:
+
+class LineClient:
+    """Wraps line-bot-sdk v3 `MessagingApi`; every send with a retry key is idempotent across retries. Every call goes
+    through one circuit breaker: while LINE keeps failing, calls fail at once instead of waiting for it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backoff_factor: float = 0.5,
+        timeout: float | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         # The SDK's own hosts (api.line.me, api-data.line.me) apply only when no host is configured.
         host = None if settings.uses_real_line else settings.line_api_base_url
         configuration = Configuration(host=host, access_token=settings.line_channel_access_token)
         configuration.retries = make_retry(backoff_factor)
         self._api_client = ApiClient(configuration)
-        self._timeout = timeout
+        once = Configuration(host=host, access_token=settings.line_channel_access_token)
+        once.retries = _no_retry()
+        self._timeout = settings.line_timeout_seconds if timeout is None else timeout
         self.api = MessagingApi(self._api_client)
         self.blob = MessagingApiBlob(self._api_client)
+        self._reply_api = MessagingApi(ApiClient(once))
+        self.breaker = breaker or CircuitBreaker(
+            settings.line_breaker_failures, float(settings.line_breaker_cool_down_seconds)
+        )
 
     def reply(self, reply_token: str, messages: list[dict[str, Any]]) -> None:
-        """Answer an event with its single-use reply token."""
+        """Answer an event with its single-use reply token: one request, never repeated here."""
         request = ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages})
-        self._call(lambda: self.api.reply_message(request, _request_timeout=self._timeout))
+        self._call(lambda: self._reply_api.reply_message(request, _request_timeout=self._timeout))
 
     def push(self, to: str, messages: list[dict[str, Any]], retry_key: str) -> None:
         """Push to one user; a 409 for a repeated retry key means LINE already accepted it."""
@@ -199,11 +234,32 @@ class LineClient:
 
     def _call(self, send: Callable[[], T]) -> T:
         try:
-            return send()
+            self.breaker.before_call()
+        except CircuitOpen:
+            raise LineDeliveryError(0, "LINE is failing: circuit breaker open", reached_line=False) from None
+        cause: BaseException
+        try:
+            answer = send()
         except ApiException as exc:
-            raise LineDeliveryError(exc.status or 0, str(exc.body)) from exc
+            cause, error = exc, LineDeliveryError(exc.status or 0, str(exc.body))
         except HTTPError as exc:
-            raise LineDeliveryError(0, f"LINE unreachable: {exc}") from exc
+            cause = exc
+            reason = exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
+            if isinstance(reason, ConnectTimeoutError):  # no connection (refused or timed out): nothing was sent
+                error = LineDeliveryError(0, f"LINE unreachable: {reason}", reached_line=False)
+            else:  # the request may have reached LINE and been carried out
+                error = LineDeliveryError(0, f"LINE's answer lost: {reason}", outcome_unknown=True)
+        except BaseException:
+            self.breaker.abandoned()
+            raise
+        else:
+            self.breaker.succeeded()
+            return answer
+        if error.transient:
+            self.breaker.failed()
+        else:
+            self.breaker.succeeded()
+        raise error from cause
 
     def _call_idempotent(self, send: Callable[[], object], retry_key: str) -> None:
         try:

@@ -81,6 +81,14 @@ class Settings:
     staff_idle_minutes: int = 120
     # How long a referred member's purchases count for the clerk who brought them (days from the attribution).
     referral_credit_days: int = 180
+    # Delivery (issue 10): how long a message is retried while LINE fails before it is given up (and alerted on),
+    # whether a reply whose token can no longer be used may go out as a (billed) push, the LINE client's timeout and
+    # its circuit breaker (consecutive transient failures before it opens; seconds before it probes LINE again).
+    delivery_give_up_after_seconds: int = 24 * 3600
+    reply_fallback_to_push: bool = True
+    line_timeout_seconds: float = 10.0
+    line_breaker_failures: int = 5
+    line_breaker_cool_down_seconds: int = 30
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -136,6 +144,16 @@ class Settings:
         staff_session_hours = _whole_number(env, "STAFF_SESSION_HOURS", 12)
         staff_idle_minutes = _whole_number(env, "STAFF_IDLE_MINUTES", 120)
         referral_credit_days = _whole_number(env, "REFERRAL_CREDIT_DAYS", 180)
+        delivery_give_up_after = _whole_number(env, "DELIVERY_GIVE_UP_AFTER", 24 * 3600)
+        fallback = (env.get("REPLY_FALLBACK_TO_PUSH") or "1").strip().lower()
+        if fallback not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise ConfigurationError(f"REPLY_FALLBACK_TO_PUSH must be 1 or 0, not {fallback!r}")
+        try:
+            line_timeout = float(env.get("LINE_TIMEOUT") or 10)
+        except ValueError as exc:
+            raise ConfigurationError("LINE_TIMEOUT must be a number of seconds") from exc
+        if not 0 < line_timeout <= 120:
+            raise ConfigurationError("LINE_TIMEOUT must be between 0 and 120 seconds")
         brand_color = (env.get("BRAND_COLOR") or "#06C755").strip()
         if not BRAND_COLOR_PATTERN.match(brand_color):
             raise ConfigurationError(f"BRAND_COLOR must be a colour like #06C755, not {brand_color!r}")
@@ -169,6 +187,11 @@ class Settings:
             staff_session_hours=staff_session_hours,
             staff_idle_minutes=staff_idle_minutes,
             referral_credit_days=referral_credit_days,
+            delivery_give_up_after_seconds=delivery_give_up_after,
+            reply_fallback_to_push=fallback in ("1", "true", "yes", "on"),
+            line_timeout_seconds=line_timeout,
+            line_breaker_failures=_whole_number(env, "LINE_BREAKER_FAILURES", 5),
+            line_breaker_cool_down_seconds=_whole_number(env, "LINE_BREAKER_COOL_DOWN", 30),
         )
 
     @property

@@ -19,7 +19,7 @@ from bot.queue import huey
 from bot.runtime import get_runtime
 from bot.services.engagement import reminders
 from bot.services.membership import menu_state
-from bot.services.messaging import outbox
+from bot.services.messaging import backlog, outbox
 from bot.services.refusals import Refused
 from bot.services.rewards import coupon_jobs, point_expiry, stamps, tiers
 from bot.uow import unit_of_work
@@ -45,11 +45,12 @@ def local_crontab(*, hour: int, minute: int, day: int | None = None) -> Callable
 def process_webhook_event(inbox_id: int) -> None:
     """Handle a stored webhook event, then send its replies at once (reply tokens are short-lived)."""
     runtime = get_runtime()
+    policy = delivery.DeliveryPolicy.from_settings(runtime.settings)
     work = process_event(runtime, inbox_id)
     for message in work.claimed:
-        delivery.deliver_claimed(runtime.sessions, runtime.line, message, runtime.clock.now())
+        delivery.deliver_claimed(runtime.sessions, runtime.line, message, runtime.clock.now(), policy)
     for outbound_id in work.outbox_ids:
-        delivery.deliver(runtime.sessions, runtime.line, outbound_id, runtime.clock.now())
+        delivery.deliver(runtime.sessions, runtime.line, outbound_id, runtime.clock.now(), policy)
     for line_user_id in work.menu_users:
         delivery.apply_rich_menu(runtime.sessions, runtime.line, line_user_id)
 
@@ -65,12 +66,16 @@ def apply_rich_menu(line_user_id: str) -> None:
 def deliver_message(outbound_id: int) -> None:
     """Send one outbox message."""
     runtime = get_runtime()
-    delivery.deliver(runtime.sessions, runtime.line, outbound_id, runtime.clock.now())
+    policy = delivery.DeliveryPolicy.from_settings(runtime.settings)
+    delivery.deliver(runtime.sessions, runtime.line, outbound_id, runtime.clock.now(), policy)
 
 
 @huey.periodic_task(crontab(minute="*"))
 def sweep_stalled_work() -> None:
-    """Nothing recorded is lost: events and messages left behind by a crash or a failed enqueue run again."""
+    """Nothing recorded is lost: events and messages left behind by a crash or a failed enqueue run again, and
+    messages waiting out a LINE outage are tried when their next attempt is due. Newest first: under a backlog the
+    events whose reply tokens are still fresh are answered before those that will be pushes anyway. Logs the backlog
+    (the numbers /healthz?detail=1 shows)."""
     runtime = get_runtime()
     now = runtime.clock.now()
     with runtime.sessions() as session:
@@ -78,12 +83,14 @@ def sweep_stalled_work() -> None:
             session.scalars(
                 select(WebhookEvent.id)
                 .where(WebhookEvent.status == "pending", WebhookEvent.created_at < now - STALE_AFTER)
-                .order_by(WebhookEvent.id)
+                .order_by(WebhookEvent.id.desc())
                 .limit(500)
             )
         )
         stalled_messages = outbox.due_for_delivery(session, now, STALE_AFTER)
         menus_to_fix = menu_state.users_needing_menu_change(session)
+        report = backlog.backlog_report(session, now)
+    log.info("backlog: queue %s, line %s, %s", queue_depth(), runtime.line.breaker.state, report)
     for inbox_id in stalled_events:
         process_webhook_event(inbox_id)
     for outbound_id in stalled_messages:
@@ -92,6 +99,15 @@ def sweep_stalled_work() -> None:
         apply_rich_menu(line_user_id)
     if stalled_events or stalled_messages:
         log.info("re-queued %d events and %d messages", len(stalled_events), len(stalled_messages))
+
+
+def queue_depth() -> int | None:
+    """Tasks waiting in the queue (None when the queue cannot say)."""
+    try:
+        return int(huey.pending_count())
+    except Exception:  # a queue that cannot be counted is no reason to fail the sweep or the health check
+        log.warning("queue depth unavailable", exc_info=True)
+        return None
 
 
 @huey.periodic_task(local_crontab(hour=0, minute=5))

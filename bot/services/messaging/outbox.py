@@ -100,16 +100,20 @@ def _push_row(to: list[str], messages: list[dict[str, Any]], webhook_event_id: i
 
 
 def due_for_delivery(session: Session, now: datetime, older_than: timedelta) -> list[int]:
-    """Messages that should have gone out by now: never sent, or claimed by a sender that died."""
+    """Messages that should have gone out by now: never sent, waiting for a next attempt whose time has come, or
+    claimed by a sender that died. Newest first: under a backlog the answers whose reply tokens are still fresh go
+    before those that will be pushes anyway."""
     cutoff = now - older_than
+    pending = OutboundMessage.status == "pending"
     return list(
         session.scalars(
             select(OutboundMessage.id)
             .where(
-                ((OutboundMessage.status == "pending") & (OutboundMessage.created_at < cutoff))
+                (pending & OutboundMessage.next_attempt_at.is_(None) & (OutboundMessage.created_at < cutoff))
+                | (pending & (OutboundMessage.next_attempt_at <= now))
                 | ((OutboundMessage.status == "sending") & (OutboundMessage.sent_at < now - CLAIM_TIMEOUT))
             )
-            .order_by(OutboundMessage.id)
+            .order_by(OutboundMessage.id.desc())
             .limit(500)
         )
     )
