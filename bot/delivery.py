@@ -63,7 +63,7 @@ class _PushNotAllowed(Exception):
 def retry_delay(attempts: int, rand: random.Random | None = None) -> timedelta:
     """Exponential backoff with jitter: about FIRST_RETRY_AFTER * 2**(attempts-1), at most LONGEST_WAIT, each wait
     between half and all of it."""
-    ceiling = min(LONGEST_WAIT, FIRST_RETRY_AFTER * 2 ** max(attempts - 1, 0))
+    ceiling = min(LONGEST_WAIT, FIRST_RETRY_AFTER * (1 << min(max(attempts - 1, 0), 20)))
     share: float = (rand or _jitter).random()
     return ceiling * (0.5 + 0.5 * share)
 
