@@ -124,8 +124,9 @@ def _field(name: str) -> str:
 
 
 def _number(value: str | None) -> int | None:
-    """A row id from a form or query; None for anything that is not one."""
-    if value is None or not value.isdigit() or len(value) > 9:
+    """A row id from a form or query; None for anything that is not one (ASCII digits only: "²" is a digit to
+    str.isdigit but no number to int)."""
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 9:
         return None
     return int(value)
 
