@@ -39,6 +39,8 @@ END_BEFORE_START = "結束日期不能早於開始日期"
 PERIOD_TOO_LONG = "查詢期間最長一年，請縮短日期範圍"
 BAD_STORE = "找不到這間門市"
 OTHER_STORE = "您只能查看自己門市的推薦成效"
+# The days a report may cover: the calendar's own ends (0001-01-01, 9999-12-31) overflow once turned into instants.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
 # Cells a spreadsheet would read as a formula (and the characters that can start one after a quote or a tab).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -126,6 +128,9 @@ class _Query:
             self.start = date.fromisoformat(self.start_text)
             self.end = date.fromisoformat(self.end_text)
         except ValueError:
+            self._fail(BAD_DATE, 400)
+            return
+        if not FIRST_DAY <= self.start <= LAST_DAY or not FIRST_DAY <= self.end <= LAST_DAY:
             self._fail(BAD_DATE, 400)
             return
         if self.end < self.start:

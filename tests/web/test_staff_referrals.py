@@ -269,14 +269,18 @@ def test_an_admin_sees_every_store_and_filters_by_one(app, runtime, team):
         ({"start": "2026-13-01", "end": "2026-03-01"}, 400, "請輸入正確的日期"),
         ({"start": "x" * 5000, "end": "2026-03-01"}, 400, "請輸入正確的日期"),
         ({"start": "2024-01-01", "end": "2026-03-01"}, 400, "查詢期間最長一年"),
+        ({"start": "9999-12-31", "end": "9999-12-31"}, 400, "請輸入正確的日期"),
+        ({"start": "0001-01-01", "end": "0001-01-01"}, 400, "請輸入正確的日期"),
         ({"store": "abc"}, 400, "找不到這間門市"),
     ],
 )
 def test_a_bad_period_or_store_is_refused_with_a_clear_message(app, team, query, status, message):
-    answer = sign_in(app, "M001").get("/staff/referrals/report", query_string=query)
+    manager = sign_in(app, "M001")
+    answer = manager.get("/staff/referrals/report", query_string=query)
+    export = manager.get("/staff/referrals/report.csv", query_string=query)
 
-    assert answer.status_code == status
-    assert message in text_of(answer)
+    assert answer.status_code == export.status_code == status
+    assert message in text_of(answer) and message in text_of(export)
 
 
 @pytest.mark.parametrize("code", ["ZZZZ-ZZZZ", "abc", "A" * 500, "../../etc", "C001", "推薦碼"])
