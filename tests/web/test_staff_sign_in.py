@@ -60,6 +60,14 @@ def test_five_wrong_passwords_lock_the_staff_number_even_for_the_right_one(clien
     assert client.get("/staff/").status_code == 302
 
 
+@pytest.mark.parametrize("code", ["C001\x00", "\x00", "C0\x0001"])
+def test_a_staff_number_with_a_nul_is_a_wrong_sign_in_not_a_500(client, clerk, code):
+    answer = sign_in(client, code, STAFF_PASSWORD)  # PostgreSQL cannot even compare a text with a NUL
+
+    assert answer.status_code == 401
+    assert WRONG in answer.get_data(as_text=True)
+
+
 def test_a_sign_in_without_the_csrf_token_is_refused(client, clerk):
     answer = client.post("/staff/login", data={"code": "C001", "password": STAFF_PASSWORD})
 

@@ -63,7 +63,10 @@ def sign_in(session: Session, limiter: RateLimiter, code: str, password: str, ad
     code_key = code.strip().upper()[:64]
     if not limiter.test(STAFF_SIGN_IN_PER_CODE, code_key) or not limiter.test(STAFF_SIGN_IN_PER_ADDRESS, address):
         raise Refused(Reason.SIGN_IN_LOCKED, minutes=STAFF_SIGN_IN_PER_CODE.per // 60)
-    staff = session.scalars(select(Staff).where(func.upper(Staff.code) == code_key)).one_or_none()
+    # A number no staff member can have (a NUL, a control character) is not looked up: PostgreSQL refuses a text
+    # with a NUL outright. It is an unknown number like any other, after the same work.
+    lookup = select(Staff).where(func.upper(Staff.code) == code_key)
+    staff = session.scalars(lookup).one_or_none() if code_key.isprintable() else None
     matches = _password_matches(staff.password_hash if staff else None, password)
     if staff is None or not matches or not staff.is_active or staff.password_hash is None:
         limiter.hit(STAFF_SIGN_IN_PER_CODE, code_key)
