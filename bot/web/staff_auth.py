@@ -38,8 +38,15 @@ HOME_ENDPOINT = {"clerk": "counter.page", "manager": "counter.page"}
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site (no scheme, no host, not `//host`) is followed after sign-in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path on this site (no scheme, no host, not `//host`) is followed after sign-in; never one with a
+    control character or an odd space (a CR LF in a Location header is a 500, not a redirect)."""
+    if (
+        not target
+        or not target.isprintable()
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return None
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else None

@@ -98,6 +98,19 @@ def test_sign_in_never_sends_the_browser_to_another_site(client, clerk, target):
     assert "evil.example" not in answer.headers["Location"]
 
 
+@pytest.mark.parametrize("target", ["/\r\nSet-Cookie: a=b", "/staff/\x00", "/\u3000/evil.example"])
+def test_a_next_page_with_control_characters_is_not_followed_and_not_a_500(client, clerk, target):
+    page = client.get("/staff/login").get_data(as_text=True)
+    form = {"code": "C001", "password": STAFF_PASSWORD, "csrf_token": field(page, "csrf_token")}
+
+    signed_in = client.post("/staff/login", query_string={"next": target}, data=form)
+    switched = client.get("/staff/language/en", query_string={"next": target})
+
+    assert signed_in.status_code == switched.status_code == 302
+    assert signed_in.headers["Location"].endswith("/counter")
+    assert switched.headers["Location"].endswith("/staff/login")
+
+
 def test_deactivating_a_clerk_ends_their_session(client, clerk, runtime, clock):
     sign_in(client, "C001", STAFF_PASSWORD)
     assert client.get("/staff/").status_code == 200
