@@ -86,7 +86,10 @@ class BadInput(Exception):
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested too deep to parse: json raises this, not the ValueError `silent` covers
+        return {}
     return body if isinstance(body, dict) else {}
 
 

@@ -312,6 +312,19 @@ def test_over_long_or_non_printable_input_is_refused_and_changes_nothing(counter
     assert _count(session, Purchase) == 0
 
 
+@pytest.mark.parametrize("path", ["/counter/scan", "/counter/purchase", "/counter/coupons/redeem"])
+def test_a_body_nested_too_deep_to_parse_is_refused_not_a_500(counter, session, path):
+    deep = '{"code": ' + "[" * 100_000 + "]" * 100_000 + "}"  # json.loads raises RecursionError, not ValueError
+
+    answer = counter.client.post(
+        path, data=deep, content_type="application/json", headers={"X-CSRFToken": counter.csrf}
+    )
+
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "invalid_input"
+    assert _count(session, ScanLog) == 0
+
+
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(counter, runtime, clock, session):
     member = make_member(runtime.sessions)
     code = member_code(runtime.sessions, member.id, clock.now())
