@@ -5,6 +5,11 @@ and records when each reply token (and each push's retry key) arrived.
 
 `GET /_stats` answers the counts; `GET /_arrivals` every reply token with its arrival time (time.time()),
 `POST /_reset` forgets everything between rounds. It never calls the real LINE platform.
+
+For the fault runs (bench/faults.py): `POST /_mode {"mode": "ok" | "500" | "slow" | "drop", "delay": seconds}` makes
+the message calls answer 500 (carrying nothing out), answer after `delay` seconds (having carried the call out, as
+LINE does), or close the connection without an answer (having carried it out); `GET /_answers` tells which reply
+tokens were used and how many pushes each user was sent (a repeated retry key, answered 409, is not counted).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ _reply_arrivals: dict[str, float] = {}
 _push_keys: Counter[str] = Counter()
 _push_arrivals: list[tuple[str, float]] = []
 _other_calls: Counter[str] = Counter()
+_accepted_pushes_to: Counter[str] = Counter()
+_mode = {"mode": "ok", "delay": 0.0}
 
 
 def _reset() -> None:
@@ -31,6 +38,7 @@ def _reset() -> None:
         _push_keys.clear()
         _push_arrivals.clear()
         _other_calls.clear()
+        _accepted_pushes_to.clear()
 
 
 class StandIn(BaseHTTPRequestHandler):
@@ -45,7 +53,10 @@ class StandIn(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a fault run's timeout)
+            self.close_connection = True
 
     def _body(self) -> dict:
         length = int(self.headers.get("Content-Length") or 0)
@@ -68,6 +79,9 @@ class StandIn(BaseHTTPRequestHandler):
                     "other_calls": dict(_other_calls),
                 }
             self._answer(200, stats)
+        elif self.path == "/_answers":
+            with _lock:
+                self._answer(200, {"replies": dict(_replies), "pushes_to": dict(_accepted_pushes_to)})
         elif self.path == "/_arrivals":
             with _lock:
                 self._answer(200, {"replies": dict(_reply_arrivals), "pushes": list(_push_arrivals)})
@@ -85,12 +99,19 @@ class StandIn(BaseHTTPRequestHandler):
         if self.path == "/_reset":
             _reset()
             self._answer(200, {})
+        elif self.path == "/_mode":
+            _mode.update(mode=str(body.get("mode", "ok")), delay=float(body.get("delay", 0)))
+            self._answer(200, {})
+        elif self.path.startswith("/v2/bot/message/") and _mode["mode"] == "500":
+            self._answer(500, {"message": "An error occurred in the server"})
         elif self.path == "/v2/bot/message/reply":
             token = str(body.get("replyToken", ""))
             with _lock:
                 _replies[token] += 1
                 _reply_arrivals.setdefault(token, now)
                 twice = _replies[token] > 1
+            if self._misbehave():
+                return
             if twice:  # LINE refuses a used reply token
                 self._answer(400, {"message": "Invalid reply token"})
             else:
@@ -101,6 +122,10 @@ class StandIn(BaseHTTPRequestHandler):
                 _push_keys[key] += 1
                 _push_arrivals.append((str(body.get("to", "")), now))
                 again = _push_keys[key] > 1
+                if not again:
+                    _accepted_pushes_to[str(body.get("to", ""))] += 1
+            if self._misbehave():
+                return
             if again:
                 self._answer(409, {"message": "The retry key is already accepted"})
             else:
@@ -109,6 +134,16 @@ class StandIn(BaseHTTPRequestHandler):
             with _lock:
                 _other_calls["POST " + "/".join(self.path.split("/")[:4])] += 1
             self._answer(200, {})
+
+    def _misbehave(self) -> bool:
+        """After carrying a message call out: answer late, or not at all (True: nothing more to answer)."""
+        if _mode["mode"] == "slow":
+            time.sleep(_mode["delay"])
+        elif _mode["mode"] == "drop":
+            self.close_connection = True
+            self.connection.close()
+            return True
+        return False
 
     def do_DELETE(self) -> None:
         with _lock:
