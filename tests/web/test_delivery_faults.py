@@ -245,3 +245,12 @@ def test_a_stale_reply_goes_straight_to_a_push_without_a_wasted_reply_call(runti
     assert delivery.deliver(runtime.sessions, line, message.id, datetime.now(UTC)) == "sent"
     assert faulty.sent("/reply") == []
     assert [r["retry_key"] for r in faulty.sent("/push")] == [message.retry_key]
+
+
+def test_under_a_backlog_the_newest_answers_are_taken_first(runtime, session):
+    messages = [_reply(runtime, token=f"token-{n}") for n in range(3)]
+    later = datetime.now(UTC) + timedelta(minutes=5)
+
+    due = outbox.due_for_delivery(session, later, timedelta(seconds=60))
+
+    assert due == [m.id for m in reversed(messages)], "fresh reply tokens first: the old ones become pushes anyway"
