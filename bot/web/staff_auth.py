@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from bot.services.refusals import Reason, Refused
 from bot.services.staff.accounts import change_own_password, sign_in
@@ -33,6 +34,13 @@ MAX_FIELD = 200
 SIGNED_OUT = "您已登出"
 PASSWORD_CHANGED = "密碼已更新"
 PASSWORDS_DIFFER = "兩次輸入的新密碼不一致"
+# Werkzeug's own pages for these are in English only: the back office answers in the staff member's language.
+HTTP_ERRORS = {
+    404: ("not_found", "找不到這個頁面"),
+    405: ("method_not_allowed", "這個網址不能直接開啟，請回到頁面上操作"),
+    413: ("too_large", "送出的資料太大，請縮短後再送出"),
+}
+BACK_OFFICE_PATHS = ("/staff/", "/counter")
 # Where each role starts after signing in (admins see the back office's home).
 HOME_ENDPOINT = {"clerk": "counter.page", "manager": "counter.page"}
 
@@ -113,3 +121,19 @@ def switch_language(code: str) -> ResponseReturnValue:
     if code in ("zh-TW", "en"):
         session[LANGUAGE_KEY] = code
     return redirect(_safe_next(request.args.get("next")) or url_for("staff_auth.sign_in"))
+
+
+@bp.app_errorhandler(NotFound)
+@bp.app_errorhandler(MethodNotAllowed)
+@bp.app_errorhandler(RequestEntityTooLarge)
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    """A wrong address, method or size under the back office: a page (the counter's actions: JSON) saying so in the
+    staff member's language; anywhere else Werkzeug's answer is kept."""
+    if not request.path.startswith(BACK_OFFICE_PATHS) or error.code not in HTTP_ERRORS:
+        return error
+    reason, message = HTTP_ERRORS[error.code]
+    allow = {name: value for name, value in error.get_headers() if name == "Allow"}  # a 405 names what works
+    if request.method == "POST" and request.path.startswith("/counter/"):
+        return jsonify({"ok": False, "error": reason, "message": t(message)}), error.code, allow
+    body, status = message_page(t(message), error.code)
+    return body, status, allow
