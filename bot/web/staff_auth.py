@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 
 from bot.services.refusals import Reason, Refused
-from bot.services.staff.accounts import change_own_password, sign_in
+from bot.services.staff.accounts import MAX_PASSWORD_LENGTH, change_own_password, sign_in
 from bot.uow import UnitOfWork, unit_of_work
 from bot.web import runtime
 from bot.web.backoffice import (
@@ -34,6 +34,7 @@ MAX_FIELD = 200
 SIGNED_OUT = "您已登出"
 PASSWORD_CHANGED = "密碼已更新"
 PASSWORDS_DIFFER = "兩次輸入的新密碼不一致"
+PASSWORD_TOO_LONG = "密碼最多 {length} 個字元"
 # Werkzeug's own pages for these are in English only: the back office answers in the staff member's language.
 HTTP_ERRORS = {
     404: ("not_found", "找不到這個頁面"),
@@ -106,9 +107,11 @@ def password(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     if request.method == "GET":
         return render_page("staff/password.html")
     current = (request.form.get("current") or "")[:MAX_FIELD]
-    new = (request.form.get("new") or "")[:MAX_FIELD]
-    if new != (request.form.get("repeat") or "")[:MAX_FIELD]:
+    new = request.form.get("new") or ""
+    if new != (request.form.get("repeat") or ""):
         return render_page("staff/password.html", 422, error=t(PASSWORDS_DIFFER))
+    if len(new) > MAX_PASSWORD_LENGTH:  # refused, not cut: the admin pages' rule too
+        return render_page("staff/password.html", 422, error=t(PASSWORD_TOO_LONG, length=MAX_PASSWORD_LENGTH))
     result = attempt(uow, lambda: change_own_password(uow.session, staff, current, new, uow.now))
     if isinstance(result, Refused):
         return render_page("staff/password.html", 422, error=refusal_text(result))

@@ -164,6 +164,26 @@ def test_a_wrong_current_password_changes_nothing(client, clerk, session):
     assert session.scalars(select(StaffAudit).where(StaffAudit.action == "staff.password")).first() is None
 
 
+def test_an_over_long_new_password_is_refused_not_cut(client, clerk, session):
+    sign_in(client, "C001", STAFF_PASSWORD)
+    page = client.get("/staff/password").get_data(as_text=True)
+    before = session.get(Staff, clerk.id).password_hash
+    long_password = "p" * 250
+
+    answer = client.post(
+        "/staff/password",
+        data={
+            "current": STAFF_PASSWORD,
+            "new": long_password,
+            "repeat": long_password,
+            "csrf_token": field(page, "csrf_token"),
+        },
+    )
+
+    assert answer.status_code == 422 and "密碼最多 200 個字元" in answer.get_data(as_text=True)
+    assert session.get(Staff, clerk.id).password_hash == before
+
+
 def test_an_idle_session_ends(client, clerk, monkeypatch):
     sign_in(client, "C001", STAFF_PASSWORD)
     import bot.web.backoffice as backoffice
