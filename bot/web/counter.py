@@ -66,6 +66,7 @@ LOOKUP_ONLY_SHOWN = "以會員編號或手機查詢：僅供查看，集點或�
 PURCHASE_RECORDED = "已登錄消費 NT${amount}，獲得 {points} 點"
 PURCHASE_REPLAYED = "這筆消費先前已登錄，沒有重複記錄"
 PURCHASE_UNDONE = "已取消消費，扣回 {points} 點"
+PURCHASE_UNDO_REPLAYED = "這筆消費先前已取消，沒有重複扣點"
 STAMPED = "已蓋章"
 COUPON_REDEEMED = "已使用優惠券「{name}」"
 COUPON_UNDONE = "已取消使用優惠券「{name}」"
@@ -325,7 +326,8 @@ def purchase_undo(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     assert recorded is not None
     member = uow.session.get(Member, recorded.member_id)
     points = result.body.get("points_reversed", 0)
-    return _answer(uow, member, t(PURCHASE_UNDONE, points=points), spendable=False)
+    message = t(PURCHASE_UNDO_REPLAYED) if result.replayed else t(PURCHASE_UNDONE, points=points)
+    return _answer(uow, member, message, spendable=False)
 
 
 @bp.post("/counter/stamp")

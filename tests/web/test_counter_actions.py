@@ -245,6 +245,7 @@ def test_a_purchase_is_undone_within_fifteen_minutes_and_not_after(counter, runt
     again = counter.ok("/counter/purchase/undo", transaction_id=form)
 
     assert undone["message"] == "已取消消費，扣回 20 點"
+    assert again["message"] == "這筆消費先前已取消，沒有重複扣點"  # not "扣回 20 點" again: nothing was taken twice
     assert again["member"]["points"] == 0
     assert _points(session, member.id) == 0
 
