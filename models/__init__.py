@@ -28,6 +28,7 @@ from models.engagement import (
 )
 from models.ledger import MemberBalance, PointEntry, StampCard, StampCardTemplate, StampEntry
 from models.line import LineUser, RichMenuDeployment
+from models.marketing import Segment
 from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
 from models.missions import InviteClaim, InviteCode, Mission, MissionProgress, PollAnswer
@@ -83,6 +84,7 @@ __all__ = [
     "Refund",
     "RichMenuDeployment",
     "ScanLog",
+    "Segment",
     "Staff",
     "StaffAudit",
     "StampCard",
