@@ -11,6 +11,7 @@ from models.binding import (
     LinkToken,
     PhoneVerification,
 )
+from models.campaigns import Campaign, CampaignRecipient
 from models.coupons import Coupon, CouponRedemption, CouponTemplate
 from models.engagement import (
     Checkin,
@@ -46,6 +47,8 @@ __all__ = [
     "BindCode",
     "BindCodeFailure",
     "BindingAudit",
+    "Campaign",
+    "CampaignRecipient",
     "Checkin",
     "CheckinMilestone",
     "CheckinMilestoneAward",

@@ -1,0 +1,57 @@
+"""The marketer's console: campaigns (a message sent to a segment, now or at a set time) and their recipients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, JSONType, TimestampMixin
+
+
+class Campaign(TimestampMixin, Base):
+    """A marketing message to a segment: its variants (A, and optionally B), the shares kept as a holdout and sent
+    variant B, an optional coupon issued to each recipient, and when it goes out.
+
+    status: scheduled -> started (its recipients and outbox rows written in one transaction) | cancelled."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"))
+    # One or two message specs ({"kind": "text", "text": ...} or {"kind": "card", "title", "body", ...}).
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    # Percent of the audience kept from sending (the holdout), and percent of the rest sent variant B.
+    holdout_percent: Mapped[int] = mapped_column(default=0)
+    b_percent: Mapped[int] = mapped_column(default=0)
+    coupon_template_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_templates.id"))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    send_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    cancelled_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    __table_args__ = (Index("ix_campaigns_status_send_at", "status", "send_at"),)
+
+
+class CampaignRecipient(TimestampMixin, Base):
+    """One member of a started campaign's audience, once: the cohort drawn for them (A, B, holdout, or capped: over
+    the weekly cap of marketing pushes), the outbox row that carries their message and the coupon issued to them."""
+
+    __tablename__ = "campaign_recipients"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    cohort: Mapped[str] = mapped_column(String(16))
+    outbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), index=True)
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id"),
+        # The weekly cap counts a member's recent marketing pushes.
+        Index("ix_campaign_recipients_member_id_created_at", "member_id", "created_at"),
+    )
