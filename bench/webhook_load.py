@@ -277,6 +277,9 @@ def main() -> None:
     parser.add_argument(
         "--worker-type", choices=("thread", "process"), default="thread", help="omo worker --worker-type"
     )
+    parser.add_argument(
+        "--consumers", type=int, default=1, help="omo worker processes (all but one with --no-periodic; Redis only)"
+    )
     parser.add_argument("--idle-events", type=int, default=30, help="events sent one at a time for the idle latency")
     parser.add_argument(
         "--py-spy",
@@ -306,17 +309,26 @@ def main() -> None:
     try:
         wait_until_up(standin_port, "/_stats")
         subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
+        consumer = [
+            str(bin_dir / "omo"),
+            "worker",
+            "--workers",
+            str(args.worker_threads),
+            "--worker-type",
+            args.worker_type,
+        ]
         bot_commands = [
             [*gunicorn, "bot.wsgi:app", "--bind", f"127.0.0.1:{bot_port}"],
-            [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads), "--worker-type", args.worker_type],
+            consumer,
+            *([*consumer, "--no-periodic"] for _ in range(args.consumers - 1)),
         ]
         if args.py_spy:
             spy = [args.py_spy, "record", "--format", "raw", "--subprocesses", "--rate", "200", "--nonblocking"]
             bot_commands = [
                 [*spy, "-o", str(workdir / f"{name}.collapsed"), "--", *command]
-                for name, command in zip(("web", "worker"), bot_commands, strict=True)
+                for name, command in zip(("web", *(f"worker{n}" for n in range(1, 99))), bot_commands, strict=False)
             ]
-            print(f"profiles: {workdir}/web.collapsed and {workdir}/worker.collapsed")
+            print(f"profiles: {workdir}/web.collapsed and {workdir}/worker1.collapsed")
         bot = Target("bot", bot_commands, env, bot_port)
         echo = Target("echo", [[*gunicorn, "bench.echo_app:app", "--bind", f"127.0.0.1:{echo_port}"]], env, echo_port)
         targets = [bot, echo]
@@ -363,7 +375,11 @@ def main() -> None:
             f"twice {sum(r.tokens_used_twice for r in rounds)} missing {sum(r.missing for r in rounds)}"
         )
     print(f"  ratio (end to end, bot / echo) {bot_e2e / echo_e2e if echo_e2e else float('nan'):.2f}")
-    print(f"  RSS MiB: bot web {rss['bot'][0]:.0f}, bot worker {rss['bot'][1]:.0f}, echo web {rss['echo'][0]:.0f}")
+    workers = ", ".join(f"{mib:.0f}" for mib in rss["bot"][1:])
+    print(
+        f"  RSS MiB: bot web {rss['bot'][0]:.0f} (gunicorn and its workers), bot worker {workers}, "
+        f"echo web {rss['echo'][0]:.0f}"
+    )
 
 
 if __name__ == "__main__":
