@@ -81,6 +81,8 @@ class Settings:
     staff_idle_minutes: int = 120
     # How long a referred member's purchases count for the clerk who brought them (days from the attribution).
     referral_credit_days: int = 180
+    # Marketing pushes (campaigns) a member gets at most in 7 days; more are held back and recorded as capped.
+    marketing_pushes_per_week: int = 2
     # Delivery (issue 10): how long a message is retried while LINE fails before it is given up (and alerted on),
     # whether a reply whose token can no longer be used may go out as a (billed) push, the LINE client's timeout and
     # its circuit breaker (consecutive transient failures before it opens; seconds before it probes LINE again).
@@ -187,6 +189,7 @@ class Settings:
             staff_session_hours=staff_session_hours,
             staff_idle_minutes=staff_idle_minutes,
             referral_credit_days=referral_credit_days,
+            marketing_pushes_per_week=_whole_number(env, "MARKETING_PUSHES_PER_WEEK", 2),
             delivery_give_up_after_seconds=delivery_give_up_after,
             reply_fallback_to_push=fallback in ("1", "true", "yes", "on"),
             line_timeout_seconds=line_timeout,
