@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ApiKey, Staff, StaffAudit, Store
+from models import ApiKey, Segment, Staff, StaffAudit, Store
 
-Target = Staff | Store | ApiKey
-TARGET_TYPES: dict[type, str] = {Staff: "staff", Store: "store", ApiKey: "api_key"}
+Target = Staff | Store | ApiKey | Segment
+TARGET_TYPES: dict[type, str] = {Staff: "staff", Store: "store", ApiKey: "api_key", Segment: "segment"}
 
 
 def record_change(

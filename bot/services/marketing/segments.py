@@ -1,0 +1,344 @@
+"""Segments: a definition (definition.py) compiled to ONE select of member ids, evaluated at a given instant in
+the brand's time zone; the audience a marketing send may reach; and saving, renaming and deleting segments.
+
+Every condition is a set-based clause on `members.id` (IN / NOT IN over a grouped subquery, or a column test), so
+the database does the work on SQLite and PostgreSQL alike and nothing loops over members in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    extract,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
+
+from bot.services.marketing.definition import DefinitionError, parse_definition
+from bot.services.staff.audit import record_change
+from models import (
+    Checkin,
+    Consent,
+    Coupon,
+    LineUser,
+    Member,
+    MemberBalance,
+    Purchase,
+    ReferralAttribution,
+    Segment,
+    Staff,
+    StampCard,
+)
+
+MAX_NAME = 100
+NAME_REQUIRED = "請輸入分群名稱（最多 100 個字）"
+NAME_TAKEN = "已經有同名的分群，請換一個名稱"
+SAMPLE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class _Context:
+    at: datetime
+    tz: ZoneInfo
+    dialect: str
+
+    def day_start(self, day: date) -> datetime:
+        """The instant a brand-local day begins."""
+        return datetime.combine(day, time(), self.tz)
+
+    def today(self) -> date:
+        return self.at.astimezone(self.tz).date()
+
+    def period_start(self, days: int) -> datetime:
+        """The start of the last `days` brand-local days, today included."""
+        return self.day_start(self.today() - timedelta(days=days - 1))
+
+
+def _in_range(value: Any, low: int | None, high: int | None) -> ColumnElement[bool]:
+    clauses = []
+    if low is not None:
+        clauses.append(value >= low)
+    if high is not None:
+        clauses.append(value <= high)
+    return and_(*clauses)
+
+
+def _range_includes_zero(cond: dict[str, Any]) -> bool:
+    return (cond["min"] is None or cond["min"] <= 0) and (cond["max"] is None or cond["max"] >= 0)
+
+
+def _purchases_in(ctx: _Context, days: int) -> ColumnElement[bool]:
+    return and_(Purchase.created_at >= ctx.period_start(days), Purchase.created_at <= ctx.at)
+
+
+def _aggregate_clause(ctx: _Context, cond: dict[str, Any], value: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Members whose purchase aggregate over the period is in range; a member with no purchases counts as 0."""
+    grouped = select(Purchase.member_id).where(_purchases_in(ctx, cond["days"])).group_by(Purchase.member_id)
+    if _range_includes_zero(cond):
+        return Member.id.not_in(grouped.having(not_(_in_range(value, cond["min"], cond["max"]))))
+    return Member.id.in_(grouped.having(_in_range(value, cond["min"], cond["max"])))
+
+
+def _marketing_opt_in() -> ColumnElement[bool]:
+    """Members whose latest consent record says yes to marketing."""
+    latest = select(func.max(Consent.id)).group_by(Consent.member_id)
+    return Member.id.in_(select(Consent.member_id).where(Consent.id.in_(latest), Consent.marketing_opt_in.is_(True)))
+
+
+def _bought(ctx: _Context, skus: list[str]) -> ColumnElement[bool]:
+    if ctx.dialect == "postgresql":
+        # Containment on jsonb: true for an array holding an item with this sku, false for anything else.
+        has_sku = or_(*(Purchase.items.op("@>")(literal([{"sku": sku}], JSONB)) for sku in skus))
+    else:
+        items = func.json_each(Purchase.items).table_valued("value")
+        has_sku = exists(select(1).select_from(items).where(func.json_extract(items.c.value, "$.sku").in_(skus)))
+    return has_sku
+
+
+def _coupons(ctx: _Context, cond: dict[str, Any]) -> ColumnElement[bool]:
+    query = select(Coupon.member_id).where(Coupon.voided_at.is_(None))
+    if cond["template_id"] is not None:
+        query = query.where(Coupon.template_id == cond["template_id"])
+    usable = and_(
+        Coupon.redeemed_at.is_(None),
+        Coupon.valid_from <= ctx.at,
+        or_(Coupon.expires_at.is_(None), Coupon.expires_at > ctx.at),
+    )
+    if cond["state"] == "held":
+        query = query.where(usable)
+    elif cond["state"] == "expiring":
+        soon = ctx.at + timedelta(days=cond["days"])
+        query = query.where(usable, Coupon.expires_at.is_not(None), Coupon.expires_at < soon)
+    else:
+        query = query.where(Coupon.redeemed_at >= ctx.period_start(cond["days"]), Coupon.redeemed_at <= ctx.at)
+    return Member.id.in_(query)
+
+
+def _condition(ctx: _Context, cond: dict[str, Any]) -> ColumnElement[bool]:
+    kind = cond["type"]
+    if kind == "tier":
+        return Member.tier.in_(cond["tiers"])
+    if kind == "line_bound":
+        return Member.line_user_id.is_not(None) if cond["value"] else Member.line_user_id.is_(None)
+    if kind == "marketing_consent":
+        return _marketing_opt_in() if cond["value"] else not_(_marketing_opt_in())
+    if kind == "home_store":
+        return Member.home_store_id.in_(cond["store_ids"])
+    if kind == "visited_store":
+        return Member.id.in_(
+            select(Purchase.member_id).where(_purchases_in(ctx, cond["days"]), Purchase.store_id.in_(cond["store_ids"]))
+        )
+    if kind == "spend":
+        return _aggregate_clause(ctx, cond, func.sum(Purchase.amount - Purchase.refunded_amount))
+    if kind == "visits":
+        return _aggregate_clause(ctx, cond, func.count(Purchase.id))
+    if kind == "avg_basket":
+        average = func.sum(Purchase.amount - Purchase.refunded_amount) / func.count(Purchase.id)
+        grouped = select(Purchase.member_id).where(_purchases_in(ctx, cond["days"])).group_by(Purchase.member_id)
+        return Member.id.in_(grouped.having(_in_range(average, cond["min"], cond["max"])))
+    if kind == "last_visit":
+        last = select(Purchase.member_id).where(Purchase.created_at <= ctx.at).group_by(Purchase.member_id)
+        bounds = []
+        if cond["since"]:
+            bounds.append(func.max(Purchase.created_at) >= ctx.day_start(date.fromisoformat(cond["since"])))
+        if cond["before"]:
+            bounds.append(func.max(Purchase.created_at) < ctx.day_start(date.fromisoformat(cond["before"])))
+        return Member.id.in_(last.having(and_(*bounds)))
+    if kind == "bought_sku":
+        return Member.id.in_(
+            select(Purchase.member_id).where(_purchases_in(ctx, cond["days"]), _bought(ctx, cond["skus"]))
+        )
+    if kind == "stamps":
+        cards = select(StampCard.member_id).where(
+            StampCard.template_id == cond["template_id"], StampCard.is_open.is_(True)
+        )
+        if _range_includes_zero(cond):
+            return Member.id.not_in(cards.where(not_(_in_range(StampCard.stamps, cond["min"], cond["max"]))))
+        return Member.id.in_(cards.where(_in_range(StampCard.stamps, cond["min"], cond["max"])))
+    if kind == "coupons":
+        return _coupons(ctx, cond)
+    if kind == "points":
+        if _range_includes_zero(cond):
+            outside = not_(_in_range(MemberBalance.points, cond["min"], cond["max"]))
+            return Member.id.not_in(select(MemberBalance.member_id).where(outside))
+        inside = _in_range(MemberBalance.points, cond["min"], cond["max"])
+        return Member.id.in_(select(MemberBalance.member_id).where(inside))
+    if kind == "birthday_month":
+        return and_(Member.birthday.is_not(None), extract("month", Member.birthday).in_(cond["months"]))
+    if kind == "joined":
+        bounds = []
+        if cond["since"]:
+            bounds.append(Member.created_at >= ctx.day_start(date.fromisoformat(cond["since"])))
+        if cond["before"]:
+            bounds.append(Member.created_at < ctx.day_start(date.fromisoformat(cond["before"])))
+        return and_(*bounds)
+    if kind == "source":
+        return Member.source.in_(cond["sources"])
+    if kind == "referred_by":
+        attributed = select(ReferralAttribution.member_id).where(ReferralAttribution.staff_id.in_(cond["staff_ids"]))
+        return or_(Member.referred_by_staff_id.in_(cond["staff_ids"]), Member.id.in_(attributed))
+    if kind == "checkin_streak":
+        # A streak is alive while its last check-in was today or yesterday (brand-local).
+        today = ctx.today()
+        return Member.id.in_(
+            select(Checkin.member_id).where(
+                Checkin.local_day.in_([today, today - timedelta(days=1)]), Checkin.streak >= cond["min"]
+            )
+        )
+    raise DefinitionError("不認得的條件種類")  # parse_definition lets no other kind through
+
+
+def _clause(ctx: _Context, node: dict[str, Any]) -> ColumnElement[bool]:
+    if "all" in node:
+        return and_(true(), *(_clause(ctx, child) for child in node["all"]))
+    if "any" in node:
+        return or_(false(), *(_clause(ctx, child) for child in node["any"]))
+    if "not" in node:
+        return not_(_clause(ctx, node["not"]))
+    return _condition(ctx, node)
+
+
+def _context(session: Session, at: datetime, tz: ZoneInfo) -> _Context:
+    return _Context(at=at, tz=tz, dialect=session.get_bind().dialect.name)
+
+
+def members_matching(session: Session, definition: Any, at: datetime, tz: ZoneInfo) -> Select[int]:
+    """The ids of the (not erased) members a definition matches at `at` (brand-local days in `tz`), as one
+    select; raises DefinitionError for a definition that does not validate."""
+    tree = parse_definition(definition)
+    ctx = _context(session, at, tz)
+    return select(Member.id).where(Member.erased_at.is_(None), _clause(ctx, tree))
+
+
+def marketing_reachable() -> ColumnElement[bool]:
+    """What every marketing send requires of a member: not erased, bound to a LINE user who has not blocked the
+    account, and their latest consent says yes to marketing."""
+    return and_(
+        Member.erased_at.is_(None),
+        Member.line_user_id.is_not(None),
+        LineUser.is_blocked.is_(False),
+        _marketing_opt_in(),
+    )
+
+
+def audience_for_marketing(
+    session: Session, segment: Segment | dict[str, Any], at: datetime, tz: ZoneInfo
+) -> Select[int, str]:
+    """(member id, LINE user id) of everyone a marketing send to this segment (or bare definition) may reach at
+    `at`: the segment's members less the erased, the unbound, those who blocked the account and those without
+    marketing consent. Evaluated afresh on every call; ordered by member id."""
+    definition = segment.definition if isinstance(segment, Segment) else segment
+    tree = parse_definition(definition)
+    ctx = _context(session, at, tz)
+    return (
+        select(Member.id, LineUser.line_user_id)
+        .join(LineUser, LineUser.id == Member.line_user_id)
+        .where(marketing_reachable(), _clause(ctx, tree))
+        .order_by(Member.id)
+    )
+
+
+def count(session: Session, query: Select[Any]) -> int:
+    """How many rows a segment select (members_matching or audience_for_marketing) gives."""
+    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+@dataclass(frozen=True)
+class SampleMember:
+    """One member of a sample, safe to show a marketer: masked name and member number only."""
+
+    member_number: str
+    masked_name: str
+    tier: str
+
+
+def mask_name(name: str | None) -> str:
+    """A name with all but its first and last character hidden (林怡君 → 林*君, 林君 → 林*)."""
+    if not name:
+        return "—"
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def sample(session: Session, query: Select[Any], n: int = SAMPLE_SIZE) -> list[SampleMember]:
+    """Up to `n` members of a segment select (its first column is the member id), newest members first."""
+    ids = query.order_by(None).with_only_columns(query.selected_columns[0]).subquery()
+    rows = session.execute(
+        select(Member.member_number, Member.name, Member.tier)
+        .where(Member.id.in_(select(ids.c[0])))
+        .order_by(Member.id.desc())
+        .limit(n)
+    )
+    return [SampleMember(number, mask_name(name), tier) for number, name, tier in rows]
+
+
+# Saving, renaming and deleting.
+
+
+def _clean_name(session: Session, name: str, segment_id: int | None) -> str:
+    name = " ".join((name or "").split())
+    if not name or len(name) > MAX_NAME:
+        raise DefinitionError(NAME_REQUIRED)
+    taken = select(Segment.id).where(Segment.name == name)
+    if segment_id is not None:
+        taken = taken.where(Segment.id != segment_id)
+    if session.scalar(taken) is not None:
+        raise DefinitionError(NAME_TAKEN)
+    return name
+
+
+def create_segment(session: Session, staff: Staff, name: str, definition: Any, at: datetime) -> Segment:
+    """Save a new segment (name unique, definition validated), audited; DefinitionError when either is wrong."""
+    clean = _clean_name(session, name, None)
+    tree = parse_definition(definition)
+    segment = Segment(
+        name=clean, definition=tree, created_by_staff_id=staff.id, updated_by_staff_id=staff.id, updated_at=at
+    )
+    segment.created_at = at
+    session.add(segment)
+    session.flush()
+    record_change(session, staff, "segment.create", segment, at, name=clean)
+    return segment
+
+
+def update_segment(session: Session, staff: Staff, segment: Segment, name: str, definition: Any, at: datetime) -> None:
+    """Rename a segment and/or change its definition, audited (the audit notes what changed)."""
+    clean = _clean_name(session, name, segment.id)
+    tree = parse_definition(definition)
+    changed: dict[str, Any] = {}
+    if clean != segment.name:
+        changed["name"] = {"from": segment.name, "to": clean}
+    if tree != segment.definition:
+        changed["definition"] = True
+    if not changed:
+        return
+    segment.name, segment.definition = clean, tree
+    segment.updated_at, segment.updated_by_staff_id = at, staff.id
+    record_change(session, staff, "segment.update", segment, at, **changed)
+
+
+def delete_segment(session: Session, staff: Staff, segment: Segment, at: datetime) -> None:
+    """Delete a saved segment, audited with its name."""
+    record_change(session, staff, "segment.delete", segment, at, name=segment.name)
+    session.delete(segment)
+
+
+def list_segments(session: Session) -> list[Segment]:
+    """Every saved segment, by name."""
+    return list(session.scalars(select(Segment).order_by(Segment.name)))
