@@ -18,6 +18,8 @@ from bot.event_processing import process_event
 from bot.queue import huey
 from bot.runtime import get_runtime
 from bot.services.engagement import reminders
+from bot.services.marketing import campaigns
+from bot.services.marketing.segments import audience_for_marketing
 from bot.services.membership import menu_state
 from bot.services.messaging import backlog, outbox
 from bot.services.refusals import Refused
@@ -175,3 +177,17 @@ def remind_checkin_streaks() -> None:
         reminded = reminders.remind_streaks_at_risk(uow.session, uow.now, uow.settings.tz)
     if reminded:
         log.info("check-in reminders: %d members", reminded)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def send_due_campaigns() -> None:
+    """Every minute: start the campaigns whose time has come (none in the quiet hours, 22:00-09:00 local): their
+    recipients and outbox rows are written in one transaction, then the rows are delivered (the sweep re-sends any
+    a dead worker left)."""
+    with unit_of_work(get_runtime()) as uow:
+        outbox_ids = campaigns.start_due_campaigns(
+            uow.session, uow.now, uow.settings.tz, audience_for_marketing, uow.settings.marketing_pushes_per_week
+        )
+        uow.send_after_commit(outbox_ids)
+    if outbox_ids:
+        log.info("campaigns started: %d outbox rows to deliver", len(outbox_ids))
