@@ -253,7 +253,7 @@ def audience_for_marketing(
     )
 
 
-def count(session: Session, query: Select[Any]) -> int:
+def count(session: Session, query: Select[int] | Select[int, str]) -> int:
     """How many rows a segment select (members_matching or audience_for_marketing) gives."""
     return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
@@ -276,7 +276,7 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def sample(session: Session, query: Select[Any], n: int = SAMPLE_SIZE) -> list[SampleMember]:
+def sample(session: Session, query: Select[int] | Select[int, str], n: int = SAMPLE_SIZE) -> list[SampleMember]:
     """Up to `n` members of a segment select (its first column is the member id), newest members first."""
     ids = query.order_by(None).with_only_columns(query.selected_columns[0]).subquery()
     rows = session.execute(

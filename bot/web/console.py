@@ -1,0 +1,232 @@
+"""The marketer's console (marketers and admins): saved segments, built on a page that shows the live count and a
+masked sample before saving.
+
+The builder (bot/static/staff/segments.js) edits the definition as JSON in a hidden field; the page posts it with
+the name, and the same JSON goes to the preview endpoint (CSRF in the X-CSRFToken header) while the marketer edits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from bot.services.marketing.definition import (
+    CONDITION_KINDS,
+    COUPON_STATES,
+    SOURCES,
+    DefinitionError,
+    parse_definition,
+)
+from bot.services.marketing.segments import (
+    audience_for_marketing,
+    count,
+    create_segment,
+    delete_segment,
+    list_segments,
+    members_matching,
+    sample,
+    update_segment,
+)
+from bot.services.rewards.tiers import TIERS
+from bot.uow import UnitOfWork
+from bot.web.backoffice import message_page, render_page, staff_page, t
+from models import CouponTemplate, Segment, Staff, StampCardTemplate, Store
+
+bp = Blueprint("console", __name__, url_prefix="/staff/console")
+
+NOTICE_KEY = "console_notice"
+NOT_FOUND = "找不到這個分群"
+BAD_JSON = "分群條件格式不正確"
+SAVED = "已儲存分群「{name}」"
+DELETED = "已刪除分群「{name}」"
+MAX_BODY = 64 * 1024
+SOURCE_LABELS = {"line": "LINE", "counter": "門市櫃台", "api": "POS 系統", "pos_import": "POS 匯入"}
+COUPON_STATE_LABELS = {"held": "持有未使用", "redeemed": "期間內已使用", "expiring": "幾天內到期"}
+# Words the builder script shows, translated on the server.
+BUILDER_WORDS = (
+    "符合以下全部條件",
+    "符合以下任一條件",
+    "新增條件",
+    "新增群組",
+    "移除",
+    "排除（NOT）",
+    "最近幾天",
+    "最小值",
+    "最大值",
+    "從（含）",
+    "到（不含）",
+    "是",
+    "否",
+    "SKU（以逗號分隔）",
+    "集點卡",
+    "優惠券",
+    "狀態",
+    "不限",
+    "符合人數",
+    "可發送行銷訊息",
+    "名單範例",
+    "會員編號",
+    "姓名",
+    "等級",
+    "計算中…",
+    "沒有符合的會員",
+)
+
+
+@bp.after_request
+def _not_cached(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_text(error: DefinitionError) -> str:
+    params = dict(error.params)
+    for key in ("kind", "problem"):
+        if key in params:
+            params[key] = t(str(params[key]))
+    return t(error.message, **params)
+
+
+def _builder_options(uow: UnitOfWork) -> dict[str, Any]:
+    """Everything the builder offers to choose from, with labels in the staff member's language."""
+    session_ = uow.session
+    stores = session_.scalars(select(Store).order_by(Store.code))
+    cards = session_.scalars(select(StampCardTemplate).order_by(StampCardTemplate.code))
+    coupons = session_.scalars(select(CouponTemplate).order_by(CouponTemplate.code))
+    referrers = session_.scalars(select(Staff).where(Staff.role.in_(("clerk", "manager"))).order_by(Staff.code))
+    return {
+        "kinds": [[code, t(label)] for code, label in CONDITION_KINDS.items()],
+        "tiers": [[tier.code, t(tier.label)] for tier in TIERS],
+        "stores": [[s.id, f"{s.name}（{s.code}）"] for s in stores],
+        "stampCards": [[c.id, c.name] for c in cards],
+        "coupons": [[c.id, c.name] for c in coupons],
+        "staff": [[s.id, f"{s.name}（{s.code}）"] for s in referrers],
+        "sources": [[code, t(SOURCE_LABELS[code])] for code in SOURCES],
+        "couponStates": [[code, t(COUPON_STATE_LABELS[code])] for code in COUPON_STATES],
+        "months": [[m, t("{m} 月", m=m)] for m in range(1, 13)],
+        "words": {word: t(word) for word in BUILDER_WORDS},
+    }
+
+
+def _page(
+    uow: UnitOfWork, segment: Segment | None, name: str, definition: Any, error: str | None, status: int = 200
+) -> tuple[str, int]:
+    return render_page(
+        "staff/console/segment_form.html",
+        status,
+        segment=segment,
+        name=name,
+        definition_json=json.dumps(definition, ensure_ascii=False),
+        options_json=json.dumps(_builder_options(uow), ensure_ascii=False),
+        error=error,
+    )
+
+
+def _posted_definition() -> Any:
+    raw = request.form.get("definition", "")
+    if len(raw) > MAX_BODY:
+        raise DefinitionError(BAD_JSON)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise DefinitionError(BAD_JSON) from None
+
+
+def _save(uow: UnitOfWork, staff: Staff, segment: Segment | None) -> ResponseReturnValue:
+    name = request.form.get("name", "")
+    definition: Any = None
+    try:
+        definition = _posted_definition()
+        with uow.session.begin_nested():
+            if segment is None:
+                segment = create_segment(uow.session, staff, name, definition, uow.now)
+            else:
+                update_segment(uow.session, staff, segment, name, definition, uow.now)
+    except DefinitionError as error:
+        return _page(uow, segment, name, definition, _error_text(error), 400)
+    session[NOTICE_KEY] = t(SAVED, name=segment.name)
+    return redirect(url_for("console.segments"))
+
+
+@bp.get("/segments", endpoint="segments")
+@staff_page("marketer")
+def segments_page(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
+    """The saved segments, each with its members and marketing audience counted now."""
+    tz = uow.settings.tz
+    rows: list[dict[str, Any]] = []
+    members: int | None
+    reachable: int | None
+    for segment in list_segments(uow.session):
+        try:
+            members = count(uow.session, members_matching(uow.session, segment.definition, uow.now, tz))
+            reachable = count(uow.session, audience_for_marketing(uow.session, segment, uow.now, tz))
+        except DefinitionError:
+            members = reachable = None
+        rows.append({"segment": segment, "members": members, "reachable": reachable})
+    return render_page("staff/console/segments.html", rows=rows, tz=tz, notice=session.pop(NOTICE_KEY, None))
+
+
+@bp.route("/segments/new", methods=["GET", "POST"], endpoint="segment_new")
+@staff_page("marketer")
+def segment_new(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
+    """The builder for a new segment."""
+    if request.method == "POST":
+        return _save(uow, staff, None)
+    return _page(uow, None, "", {"all": []}, None)
+
+
+@bp.route("/segments/<int:segment_id>", methods=["GET", "POST"], endpoint="segment_edit")
+@staff_page("marketer")
+def segment_edit(uow: UnitOfWork, staff: Staff, segment_id: int) -> ResponseReturnValue:
+    """The builder for a saved segment: rename it or change its conditions."""
+    segment = uow.session.get(Segment, segment_id)
+    if segment is None:
+        return message_page(t(NOT_FOUND), 404)
+    if request.method == "POST":
+        return _save(uow, staff, segment)
+    return _page(uow, segment, segment.name, segment.definition, None)
+
+
+@bp.post("/segments/<int:segment_id>/delete", endpoint="segment_delete")
+@staff_page("marketer")
+def segment_delete(uow: UnitOfWork, staff: Staff, segment_id: int) -> ResponseReturnValue:
+    """Delete a saved segment (the list page asks first)."""
+    segment = uow.session.get(Segment, segment_id)
+    if segment is None:
+        return message_page(t(NOT_FOUND), 404)
+    name = segment.name
+    delete_segment(uow.session, staff, segment, uow.now)
+    session[NOTICE_KEY] = t(DELETED, name=name)
+    return redirect(url_for("console.segments"))
+
+
+@bp.post("/segments/preview", endpoint="segment_preview")
+@staff_page("marketer")
+def segment_preview(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
+    """The live count, marketing audience and a masked sample of a definition being built (JSON)."""
+    body = request.get_json(silent=True) if (request.content_length or 0) <= MAX_BODY else None
+    raw = body.get("definition") if isinstance(body, dict) else None
+    tz = uow.settings.tz
+    try:
+        definition = parse_definition(raw)
+        members = members_matching(uow.session, definition, uow.now, tz)
+        result = {
+            "count": count(uow.session, members),
+            "reachable": count(uow.session, audience_for_marketing(uow.session, definition, uow.now, tz)),
+            "sample": [
+                {"member_number": s.member_number, "name": s.masked_name, "tier": t(_tier_name(s.tier))}
+                for s in sample(uow.session, members)
+            ],
+        }
+    except DefinitionError as error:
+        return jsonify({"error": _error_text(error)}), 400
+    return jsonify(result)
+
+
+def _tier_name(code: str) -> str:
+    return next((tier.label for tier in TIERS if tier.code == code), code)
