@@ -1,4 +1,5 @@
-/* The local LINE chat page: pick a user, follow/block, write, tap the rich menu; polls the platform every second. */
+/* The local LINE chat page: pick a user, follow/block, write, tap the rich menu; polls the platform every second,
+   and every 100 ms for a few seconds after a tap until the answer is there. */
 (function () {
   "use strict";
 
@@ -25,7 +26,22 @@
 
   function act(path, body) {
     if (!selected) return Promise.resolve();
-    return call(`/users/${selected}${path}`, "POST", body || {}).then(poll).catch((e) => showError(e.message));
+    return call(`/users/${selected}${path}`, "POST", body || {}).then(pollUntilAnswered).catch((e) => showError(e.message));
+  }
+
+  /* After a tap the bot answers within a fraction of a second: look often for a few seconds rather than waiting for
+     the once-a-second poll, so the answer shows as soon as LINE would show it. */
+  function botMessages() {
+    return ((current && current.chat) || []).filter((entry) => entry.from === "bot").length;
+  }
+
+  function pollUntilAnswered() {
+    const before = botMessages();
+    const started = Date.now();
+    const again = () => poll().then(() => {
+      if (botMessages() === before && Date.now() - started < 4000) setTimeout(again, 100);
+    });
+    return again();
   }
 
   function showError(text) { $("form-error").textContent = text || ""; }
