@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.web.api_purchases import bp as api_purchases_bp
     from bot.web.api_stamps import bp as api_stamps_bp
     from bot.web.bind import bp as bind_bp
+    from bot.web.campaigns import bp as campaigns_bp
     from bot.web.card import bp as card_bp
     from bot.web.console import bp as console_bp
     from bot.web.counter import bp as counter_bp
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(counter_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(campaigns_bp)
     app.register_blueprint(api_members_bp)
     app.register_blueprint(api_coupons_bp)
     app.register_blueprint(coupon_images_bp)
