@@ -29,7 +29,7 @@ from models.engagement import (
 )
 from models.ledger import MemberBalance, PointEntry, StampCard, StampCardTemplate, StampEntry
 from models.line import LineUser, RichMenuDeployment
-from models.marketing import Segment
+from models.marketing import CouponTemplateVersion, Segment
 from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
 from models.missions import InviteClaim, InviteCode, Mission, MissionProgress, PollAnswer
@@ -59,6 +59,7 @@ __all__ = [
     "Coupon",
     "CouponRedemption",
     "CouponTemplate",
+    "CouponTemplateVersion",
     "ErasureRequest",
     "Game",
     "GameDayCount",
