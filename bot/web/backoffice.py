@@ -43,6 +43,7 @@ NAV_PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("admin.api_keys", "POS 金鑰", ()),
     ("admin.audit", "異動紀錄", ("manager",)),
     ("console.segments", "會員分群", ("marketer",)),
+    ("console.coupon_templates", "優惠券設定", ("marketer",)),
     ("campaigns.list", "推播活動", ("marketer",)),
 )
 SIGNED_OUT = "請先登入"

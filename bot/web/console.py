@@ -8,6 +8,7 @@ the name, and the same JSON goes to the preview endpoint (CSRF in the X-CSRFToke
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from flask import Blueprint, jsonify, redirect, request, session, url_for
@@ -22,6 +23,17 @@ from bot.services.marketing.definition import (
     DefinitionError,
     parse_definition,
 )
+from bot.services.marketing.programme import (
+    SettingsError,
+    TemplateSettings,
+    changed_fields,
+    issue_to_member,
+    issue_to_segment,
+    list_templates,
+    settings_of,
+    update_template,
+    versions_of,
+)
 from bot.services.marketing.segments import (
     audience_for_marketing,
     count,
@@ -32,10 +44,11 @@ from bot.services.marketing.segments import (
     sample,
     update_segment,
 )
+from bot.services.refusals import Refused
 from bot.services.rewards.tiers import TIERS
 from bot.uow import UnitOfWork
-from bot.web.backoffice import message_page, render_page, staff_page, t
-from models import CouponTemplate, Segment, Staff, StampCardTemplate, Store
+from bot.web.backoffice import message_page, refusal_text, render_page, staff_page, t
+from models import CouponTemplate, Member, Segment, Staff, StampCardTemplate, Store
 
 bp = Blueprint("console", __name__, url_prefix="/staff/console")
 
@@ -230,3 +243,149 @@ def segment_preview(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 
 def _tier_name(code: str) -> str:
     return next((tier.label for tier in TIERS if tier.code == code), code)
+
+
+# Programme settings: coupon templates.
+
+KIND_LABELS = {"amount_off": "折抵金額", "percent_off": "折扣（%）", "free_item": "兌換品項", "bogo": "買一送一"}
+SETTING_LABELS = {
+    "name": "名稱",
+    "kind": "種類",
+    "value": "折抵金額或折扣",
+    "item": "品項",
+    "min_spend": "最低消費（NT$）",
+    "valid_from": "開始日期",
+    "valid_until": "結束日期",
+    "valid_days_after_issue": "發券後有效天數",
+    "total_limit": "發行總量",
+    "per_member_limit": "每人限領",
+    "is_active": "啟用",
+    "redeemable_without_member": "不需會員條碼即可核銷",
+}
+TEMPLATE_SAVED = "已儲存優惠券「{name}」"
+TEMPLATE_UNCHANGED = "沒有變更"
+TEMPLATE_NOT_FOUND = "找不到這張優惠券"
+ISSUED_ONE = "已發給會員 {number} 一張「{name}」"
+ISSUED_BEFORE = "這張表單已經發給會員 {number}，沒有重複發送"
+ISSUED_SEGMENT = "已發出 {issued} 張；之前已發 {already} 張；{refused} 人已達每人限領"
+ISSUED_SOLD_OUT = "已達發行總量，其餘會員沒有發到"
+NO_SEGMENT = "請選擇分群"
+
+
+def _template_page(
+    uow: UnitOfWork,
+    template: CouponTemplate,
+    form: dict[str, Any],
+    error: str | None = None,
+    error_field: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    versions = versions_of(uow.session, template)
+    history = []
+    for index, version in enumerate(versions):
+        older = versions[index + 1].settings if index + 1 < len(versions) else None
+        history.append(
+            {"version": version, "changed": [t(SETTING_LABELS[f]) for f in changed_fields(older, version.settings)]}
+        )
+    staff_names = {
+        s.id: f"{s.name}（{s.code}）"
+        for s in uow.session.scalars(select(Staff).where(Staff.id.in_([v.staff_id for v in versions if v.staff_id])))
+    }
+    return render_page(
+        "staff/console/coupon_template.html",
+        status,
+        coupon=template,
+        form=form,
+        error=error,
+        error_field=error_field,
+        kinds=KIND_LABELS,
+        labels=SETTING_LABELS,
+        history=history,
+        staff_names=staff_names,
+        segments=list_segments(uow.session),
+        token=secrets.token_hex(16),
+        tz=uow.settings.tz,
+        notice=session.pop(NOTICE_KEY, None),
+    )
+
+
+def _settings_error_text(error: SettingsError) -> str:
+    return t(error.message, **error.params)
+
+
+@bp.get("/coupons", endpoint="coupon_templates")
+@staff_page("marketer")
+def coupon_templates(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
+    """Every coupon template with its terms and how many were issued."""
+    return render_page(
+        "staff/console/coupon_templates.html",
+        templates=list_templates(uow.session),
+        kinds=KIND_LABELS,
+        notice=session.pop(NOTICE_KEY, None),
+    )
+
+
+@bp.route("/coupons/<int:template_id>", methods=["GET", "POST"], endpoint="coupon_template")
+@staff_page("marketer")
+def coupon_template(uow: UnitOfWork, staff: Staff, template_id: int) -> ResponseReturnValue:
+    """A coupon template's settings (saved as a new version), its history and the hand-issue forms."""
+    template = uow.session.get(CouponTemplate, template_id)
+    if template is None:
+        return message_page(t(TEMPLATE_NOT_FOUND), 404)
+    tz = uow.settings.tz
+    if request.method == "GET":
+        return _template_page(uow, template, settings_of(template, tz))
+    form = {key: request.form.get(key, "") for key in SETTING_LABELS}
+    try:
+        new = TemplateSettings.from_form(form)
+        with uow.session.begin_nested():
+            changed = update_template(uow.session, staff, template, new, uow.now, tz)
+    except SettingsError as error:
+        uow.session.refresh(template)
+        shown = {
+            **form,
+            "is_active": form["is_active"] == "yes",
+            "redeemable_without_member": form["redeemable_without_member"] == "yes",
+        }
+        return _template_page(uow, template, shown, _settings_error_text(error), error.field, 400)
+    session[NOTICE_KEY] = t(TEMPLATE_SAVED, name=template.name) if changed else t(TEMPLATE_UNCHANGED)
+    return redirect(url_for("console.coupon_template", template_id=template.id))
+
+
+@bp.post("/coupons/<int:template_id>/issue", endpoint="coupon_issue")
+@staff_page("marketer")
+def coupon_issue(uow: UnitOfWork, staff: Staff, template_id: int) -> ResponseReturnValue:
+    """Issue the template by hand to one member (by member number) or to a saved segment, once per form."""
+    template = uow.session.get(CouponTemplate, template_id)
+    if template is None:
+        return message_page(t(TEMPLATE_NOT_FOUND), 404)
+    token = request.form.get("token", "")
+    notice: str
+    try:
+        with uow.session.begin_nested():
+            if request.form.get("to") == "segment":
+                segment_id = request.form.get("segment_id", "")
+                segment = (
+                    uow.session.get(Segment, int(segment_id))
+                    if segment_id.isascii() and segment_id.isdigit() and len(segment_id) < 10
+                    else None
+                )
+                if segment is None:
+                    raise SettingsError(NO_SEGMENT, "segment_id")
+                result = issue_to_segment(uow.session, staff, template, segment, token, uow.now, uow.settings.tz)
+                notice = t(ISSUED_SEGMENT, issued=result.issued, already=result.already, refused=result.refused)
+                if result.sold_out:
+                    notice += " " + t(ISSUED_SOLD_OUT)
+            else:
+                number = request.form.get("member_number", "")
+                coupon, new = issue_to_member(uow.session, staff, template, number, token, uow.now)
+                member_number = uow.session.get(Member, coupon.member_id).member_number  # type: ignore[union-attr]
+                notice = t(ISSUED_ONE if new else ISSUED_BEFORE, number=member_number, name=template.name)
+    except SettingsError as error:
+        return _template_page(
+            uow, template, settings_of(template, uow.settings.tz), _settings_error_text(error), error.field, 400
+        )
+    except Refused as refused:
+        return _template_page(uow, template, settings_of(template, uow.settings.tz), refusal_text(refused), None, 400)
+    session[NOTICE_KEY] = notice
+    return redirect(url_for("console.coupon_template", template_id=template.id))
