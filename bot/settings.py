@@ -83,6 +83,8 @@ class Settings:
     referral_credit_days: int = 180
     # Marketing pushes (campaigns) a member gets at most in 7 days; more are held back and recorded as capped.
     marketing_pushes_per_week: int = 2
+    # A campaign reaching more members than this waits for a second marketer's approval.
+    campaign_approval_above: int = 5000
     # Delivery (issue 10): how long a message is retried while LINE fails before it is given up (and alerted on),
     # whether a reply whose token can no longer be used may go out as a (billed) push, the LINE client's timeout and
     # its circuit breaker (consecutive transient failures before it opens; seconds before it probes LINE again).
@@ -190,6 +192,7 @@ class Settings:
             staff_idle_minutes=staff_idle_minutes,
             referral_credit_days=referral_credit_days,
             marketing_pushes_per_week=_whole_number(env, "MARKETING_PUSHES_PER_WEEK", 2),
+            campaign_approval_above=_whole_number(env, "CAMPAIGN_APPROVAL_ABOVE", 5000),
             delivery_give_up_after_seconds=delivery_give_up_after,
             reply_fallback_to_push=fallback in ("1", "true", "yes", "on"),
             line_timeout_seconds=line_timeout,

@@ -15,7 +15,8 @@ class Campaign(TimestampMixin, Base):
     """A marketing message to a segment: its variants (A, and optionally B), the shares kept as a holdout and sent
     variant B, an optional coupon issued to each recipient, and when it goes out.
 
-    status: scheduled -> started (its recipients and outbox rows written in one transaction) | cancelled."""
+    status: [pending_approval ->] scheduled -> started (its recipients and outbox rows written in one transaction);
+    cancelled before it starts."""
 
     __tablename__ = "campaigns"
 
@@ -33,6 +34,9 @@ class Campaign(TimestampMixin, Base):
     started_at: Mapped[datetime | None]
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     cancelled_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # A campaign whose audience was over CAMPAIGN_APPROVAL_ABOVE waits (pending_approval) for a second marketer.
+    approved_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    approved_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_campaigns_status_send_at", "status", "send_at"),)
 

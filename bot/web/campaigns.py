@@ -32,9 +32,13 @@ SCHEDULED = "已排程推播活動「{name}」"
 SCHEDULED_NOW = "推播活動「{name}」將在一分鐘內開始發送"
 WAITS_FOR_MORNING = "現在是勿擾時段（22:00–09:00），推播活動「{name}」將於 {at} 開始發送"
 CANCELLED = "已取消推播活動「{name}」"
+AWAITS_APPROVAL = "推播活動「{name}」的對象有 {n} 人，需由另一位行銷人員核准後才會發送"
+APPROVED = "已核准推播活動「{name}」"
+NOT_APPROVABLE = "這個推播活動不需要核准，或已核准、已取消"
 NOT_CANCELLABLE = "這個推播活動已開始發送或已取消，無法取消"
 PREVIEW_NAME, PREVIEW_POINTS = "王小明", 1234
 STATUS_NAMES = {
+    "pending_approval": "待核准",
     "scheduled": "排程中",
     "cancelled": "已取消",
     "sending": "發送中",
@@ -130,15 +134,20 @@ def _choices(uow: UnitOfWork) -> dict[str, Any]:
     }
 
 
+def _reach(uow: UnitOfWork, segment_id: int) -> int:
+    """How many members a marketing send to the segment would reach now (0 for an unknown segment)."""
+    segment = uow.session.get(Segment, segment_id)
+    if segment is None:
+        return 0
+    return count(uow.session, audience_for_marketing(uow.session, segment, uow.now, uow.settings.tz))
+
+
 def _preview(uow: UnitOfWork, draft: campaigns.Draft) -> dict[str, Any]:
     """The message as a sample member would get it (its LINE JSON) and how many it would reach now."""
     template = uow.session.get(CouponTemplate, draft.coupon_template_id) if draft.coupon_template_id else None
     personal = Personal(PREVIEW_NAME, PREVIEW_POINTS)
     rendered = [render(validate_spec(spec), personal, template) for spec in draft.variants]
-    segment = uow.session.get(Segment, draft.segment_id)
-    reach = None
-    if segment is not None:
-        reach = count(uow.session, audience_for_marketing(uow.session, segment, uow.now, uow.settings.tz))
+    reach = _reach(uow, draft.segment_id)
     return {
         "variants": [
             {"messages": messages, "json": json.dumps(messages, ensure_ascii=False, indent=2)} for messages in rendered
@@ -161,10 +170,20 @@ def compose(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
         draft = _draft(uow, form)
         if request.form.get("action") == "preview":
             return _compose(uow, form, preview=_preview(uow, draft))
+        reach = _reach(uow, draft.segment_id)
         with uow.session.begin_nested():
-            campaign = campaigns.create_campaign(uow.session, draft, staff_id=staff.id, at=uow.now)
+            campaign = campaigns.create_campaign(
+                uow.session,
+                draft,
+                staff_id=staff.id,
+                at=uow.now,
+                needs_approval=reach > uow.settings.campaign_approval_above,
+            )
     except CampaignInvalid as invalid:
         return _compose(uow, form, 400, error=t(invalid.message))
+    if campaign.status == "pending_approval":
+        session[NOTICE_KEY] = t(AWAITS_APPROVAL, name=campaign.name, n=f"{reach:,}")
+        return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
     starts = campaigns.quiet_hours_end(campaign.send_at, uow.settings.tz)
     if starts != campaign.send_at:
         at = starts.astimezone(uow.settings.tz).strftime("%Y-%m-%d %H:%M")
@@ -223,6 +242,8 @@ def detail(uow: UnitOfWork, staff: Staff, campaign_id: int) -> ResponseReturnVal
         segment=uow.session.get(Segment, campaign.segment_id),
         coupon_template=template,
         creator=uow.session.get(Staff, campaign.created_by_staff_id) if campaign.created_by_staff_id else None,
+        approver=uow.session.get(Staff, campaign.approved_by_staff_id) if campaign.approved_by_staff_id else None,
+        may_approve=campaign.status == "pending_approval" and campaign.created_by_staff_id != staff.id,
         progress=progress,
         shown_status=_status(campaign, progress),
         status_names=STATUS_NAMES,
@@ -242,4 +263,20 @@ def cancel(uow: UnitOfWork, staff: Staff, campaign_id: int) -> ResponseReturnVal
     if not campaigns.cancel_campaign(uow.session, campaign_id, staff_id=staff.id):
         return message_page(t(NOT_CANCELLABLE), 409)
     session[NOTICE_KEY] = t(CANCELLED, name=campaign.name)
+    return redirect(url_for("campaigns.detail", campaign_id=campaign_id))
+
+
+@bp.post("/<int:campaign_id>/approve", endpoint="approve")
+@staff_page("marketer")
+def approve(uow: UnitOfWork, staff: Staff, campaign_id: int) -> ResponseReturnValue:
+    campaign = _campaign(uow, campaign_id)
+    if campaign is None:
+        return message_page(t(NOT_FOUND), 404)
+    try:
+        approved = campaigns.approve_campaign(uow.session, campaign_id, staff_id=staff.id, at=uow.now)
+    except CampaignInvalid as invalid:
+        return message_page(t(invalid.message), 403)
+    if not approved:
+        return message_page(t(NOT_APPROVABLE), 409)
+    session[NOTICE_KEY] = t(APPROVED, name=campaign.name)
     return redirect(url_for("campaigns.detail", campaign_id=campaign_id))

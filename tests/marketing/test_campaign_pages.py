@@ -3,6 +3,7 @@ cancel, progress on the list, and bad input refused with a zh-TW message that sa
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from bot import tasks
 from models import Campaign
 from tests.admin_helpers import crew, send, sign_in
 from tests.campaign_helpers import TAIPEI, consenting_members, make_segment
+from tests.factories import make_staff
 
 NOON = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 14:00 in Taipei
 
@@ -176,3 +178,33 @@ def test_an_unknown_campaign_is_a_404(runtime, client):
     sign_in(client, people["marketer"].code)
     assert client.get("/staff/console/campaigns/999").status_code == 404
     assert send(client, "/staff/console/campaigns/999/cancel").status_code == 404
+
+
+def test_a_campaign_over_the_approval_size_waits_for_a_second_marketer(runtime, client, app, session, clock):
+    clock.set(NOON)
+    runtime.settings = dataclasses.replace(runtime.settings, campaign_approval_above=2)
+    people = crew(runtime.sessions)
+    second = make_staff(runtime.sessions, code="K002", name="第二位行銷", role="marketer")
+    consenting_members(runtime.sessions, 3)
+    segment_id = make_segment(runtime.sessions)
+    sign_in(client, people["marketer"].code)
+
+    answer = send(client, "/staff/console/campaigns/new", _form(segment_id))
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    campaign = session.scalars(select(Campaign)).one()
+    assert "推播活動「週年慶」的對象有 3 人，需由另一位行銷人員核准後才會發送" in page
+    assert campaign.status == "pending_approval" and 'id="approve-campaign"' not in page
+    tasks.send_due_campaigns.call_local()
+    assert session.scalars(select(Campaign)).one().status == "pending_approval"
+    assert send(client, f"/staff/console/campaigns/{campaign.id}/approve").status_code == 403
+
+    other = app.test_client()
+    sign_in(other, second.code)
+    assert 'id="approve-campaign"' in other.get(f"/staff/console/campaigns/{campaign.id}").get_data(as_text=True)
+    assert send(other, f"/staff/console/campaigns/{campaign.id}/approve").status_code == 302
+    assert send(other, f"/staff/console/campaigns/{campaign.id}/approve").status_code == 409
+    tasks.send_due_campaigns.call_local()
+
+    campaign = session.scalars(select(Campaign)).one()
+    assert (campaign.status, campaign.approved_by_staff_id) == ("started", second.id)
+    assert "第二位行銷" in client.get(f"/staff/console/campaigns/{campaign.id}").get_data(as_text=True)

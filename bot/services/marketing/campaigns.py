@@ -45,6 +45,7 @@ QUIET_FROM, QUIET_UNTIL = time(22, 0), time(9, 0)
 # A started campaign whose rows are still unsent after this long is flagged on its page.
 STUCK_AFTER = timedelta(minutes=15)
 SENT_COHORTS = ("A", "B")
+SAME_MARKETER = "大量發送需由另一位行銷人員核准"
 _CHUNK_KEYS = uuid.UUID("3b0e8f5a-6c1d-4e2f-9a7b-1c2d3e4f5a6b")
 
 # (session, segment, at, tz) -> a select of (member id, LINE user id) who may receive marketing.
@@ -79,8 +80,11 @@ def quiet_hours_end(at: datetime, tz: tzinfo) -> datetime:
     return datetime.combine(day, QUIET_UNTIL, tzinfo=tz)
 
 
-def create_campaign(session: Session, draft: Draft, *, staff_id: int | None, at: datetime) -> Campaign:
-    """Save a campaign to be sent at `draft.send_at` (now when None); CampaignInvalid when it cannot be."""
+def create_campaign(
+    session: Session, draft: Draft, *, staff_id: int | None, at: datetime, needs_approval: bool = False
+) -> Campaign:
+    """Save a campaign to be sent at `draft.send_at` (now when None), or, with `needs_approval` (a large audience),
+    to wait for a second marketer's approval first; CampaignInvalid when it cannot be saved."""
     name = draft.name.strip()
     if not name:
         raise CampaignInvalid("請輸入活動名稱")
@@ -110,7 +114,7 @@ def create_campaign(session: Session, draft: Draft, *, staff_id: int | None, at:
         holdout_percent=draft.holdout_percent,
         b_percent=b_percent,
         coupon_template_id=draft.coupon_template_id,
-        status="scheduled",
+        status="pending_approval" if needs_approval else "scheduled",
         send_at=send_at,
         created_by_staff_id=staff_id,
         created_at=at,
@@ -120,11 +124,27 @@ def create_campaign(session: Session, draft: Draft, *, staff_id: int | None, at:
     return campaign
 
 
+def approve_campaign(session: Session, campaign_id: int, *, staff_id: int, at: datetime) -> bool:
+    """A second marketer approves a campaign that waits for approval: it is then sent at its time (at once when that
+    has passed). CampaignInvalid for its own creator; False when it no longer waits (approved, cancelled)."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.status != "pending_approval":
+        return False
+    if campaign.created_by_staff_id == staff_id:
+        raise CampaignInvalid(SAME_MARKETER)
+    approved = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == "pending_approval")
+        .values(status="scheduled", approved_by_staff_id=staff_id, approved_at=at)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(approved)
+
+
 def cancel_campaign(session: Session, campaign_id: int, *, staff_id: int | None) -> bool:
     """Cancel a campaign that has not started; False when it already started (or was cancelled)."""
     cancelled = session.execute(
         update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == "scheduled")
+        .where(Campaign.id == campaign_id, Campaign.status.in_(("scheduled", "pending_approval")))
         .values(status="cancelled", cancelled_by_staff_id=staff_id)
     ).rowcount  # type: ignore[attr-defined]
     return bool(cancelled)
