@@ -112,6 +112,14 @@ class StandIn:
     def mode(self, mode: str, delay: float = 0.0) -> None:
         call(self.port, "POST", "/_mode", f'{{"mode": "{mode}", "delay": {delay}}}'.encode())
 
+    def ensure_up(self) -> str:
+        """Restart the stand-in if it exited on its own (it should not); what happened, for the row's note."""
+        code = self.process.poll()
+        if code is None:
+            return ""
+        self.start()  # its earlier records are lost: the row's counts are then unreliable
+        return f" LINE stand-in had exited ({code}), restarted;"
+
     def answers(self) -> tuple[dict[str, int], dict[str, int]]:
         replies: dict[str, int] = {}
         pushes: dict[str, int] = {}
@@ -224,6 +232,7 @@ class Run:
             time.sleep(2)
         if not self.ledger.settled(prefix):
             outcome.note += " not settled in time;"
+        outcome.note += self.standin.ensure_up()
         replies, pushes = self.standin.answers()
         delivered: dict[str, int] = {user: pushes.get(user, 0) for user in tokens.values()}
         for token, user in tokens.items():
