@@ -18,9 +18,10 @@ from sqlalchemy import select
 from bot.services.marketing import campaigns
 from bot.services.marketing.campaign_messages import CampaignInvalid, Personal, render, validate_spec
 from bot.services.marketing.segments import audience_for_marketing, count
+from bot.services.messaging.outbox import queue_push
 from bot.uow import UnitOfWork
 from bot.web.backoffice import message_page, render_page, staff_page, t
-from models import Campaign, CouponTemplate, Segment, Staff
+from models import Campaign, CouponTemplate, LineUser, Segment, Staff
 
 bp = Blueprint("campaigns", __name__, url_prefix="/staff/console/campaigns")
 
@@ -34,6 +35,8 @@ WAITS_FOR_MORNING = "現在是勿擾時段（22:00–09:00），推播活動「{
 CANCELLED = "已取消推播活動「{name}」"
 AWAITS_APPROVAL = "推播活動「{name}」的對象有 {n} 人，需由另一位行銷人員核准後才會發送"
 APPROVED = "已核准推播活動「{name}」"
+TEST_SENT = "已將預覽推送給 {name}（{n} 則訊息）"
+BAD_TEST_USER = "找不到這位 LINE 使用者，或對方已封鎖官方帳號"
 NOT_APPROVABLE = "這個推播活動不需要核准，或已核准、已取消"
 NOT_CANCELLABLE = "這個推播活動已開始發送或已取消，無法取消"
 PREVIEW_NAME, PREVIEW_POINTS = "王小明", 1234
@@ -66,6 +69,7 @@ class Form:
     coupon_template_id: str = ""
     when: str = "now"
     send_at: str = ""
+    test_user: str = ""
 
     @classmethod
     def posted(cls) -> Form:
@@ -156,7 +160,23 @@ def _preview(uow: UnitOfWork, draft: campaigns.Draft) -> dict[str, Any]:
     }
 
 
+def _test_push(uow: UnitOfWork, form: Form, draft: campaigns.Draft) -> ResponseReturnValue:
+    """Push the preview (every variant, with the sample's personal fields) to one LINE user, e.g. the marketer's
+    own account or a user of the local LINE platform; it is not a campaign send and counts for no cap."""
+    preview = _preview(uow, draft)
+    user_id = form.test_user.strip()
+    line_user = uow.session.scalars(select(LineUser).where(LineUser.line_user_id == user_id)).one_or_none()
+    if line_user is None or line_user.is_blocked:
+        return _compose(uow, form, 400, preview=preview, error=t(BAD_TEST_USER))
+    messages = [message for variant in preview["variants"] for message in variant["messages"]]
+    rows = queue_push(uow.session, user_id, messages)
+    uow.send_after_commit([row.id for row in rows])
+    name = line_user.display_name or user_id
+    return _compose(uow, form, preview=preview, notice=t(TEST_SENT, name=name, n=len(messages)))
+
+
 def _compose(uow: UnitOfWork, form: Form, status: int = 200, **context: Any) -> ResponseReturnValue:
+    context.setdefault("devline", uow.settings.dev_line_enabled)
     return render_page("staff/campaigns/compose.html", status, form=form, **_choices(uow), **context)
 
 
@@ -170,6 +190,8 @@ def compose(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
         draft = _draft(uow, form)
         if request.form.get("action") == "preview":
             return _compose(uow, form, preview=_preview(uow, draft))
+        if request.form.get("action") == "test_push":
+            return _test_push(uow, form, draft)
         reach = _reach(uow, draft.segment_id)
         with uow.session.begin_nested():
             campaign = campaigns.create_campaign(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bot import tasks
 from models import Campaign
 from tests.admin_helpers import crew, send, sign_in
+from tests.binding_helpers import friend
 from tests.campaign_helpers import TAIPEI, consenting_members, make_segment
 from tests.factories import make_staff
 
@@ -208,3 +209,22 @@ def test_a_campaign_over_the_approval_size_waits_for_a_second_marketer(runtime, 
     campaign = session.scalars(select(Campaign)).one()
     assert (campaign.status, campaign.approved_by_staff_id) == ("started", second.id)
     assert "第二位行銷" in client.get(f"/staff/console/campaigns/{campaign.id}").get_data(as_text=True)
+
+
+def test_a_test_push_sends_the_preview_to_one_line_user_on_the_local_platform(
+    runtime, client, platform, session, clock
+):
+    people = crew(runtime.sessions)
+    user = friend(platform, "行銷測試機")
+    segment_id = make_segment(runtime.sessions)
+    sign_in(client, people["marketer"].code)
+
+    answer = send(client, "/staff/console/campaigns/new", _form(segment_id, action="test_push", test_user=user))
+    unknown = send(
+        client, "/staff/console/campaigns/new", _form(segment_id, action="test_push", test_user="U" + "0" * 32)
+    )
+
+    assert answer.status_code == 200 and "已將預覽推送給 行銷測試機（1 則訊息）" in answer.get_data(as_text=True)
+    assert platform.bot_messages(user)[-1]["text"] == "王小明 您好，週年慶全面 85 折"
+    assert unknown.status_code == 400 and "找不到這位 LINE 使用者" in unknown.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Campaign)) == 0
