@@ -35,7 +35,7 @@ def invitation_for(ctx: HandlerContext) -> Replies:
 def join_or_bind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is not None:
-        return [*text(_("你已經是會員了！", ctx.language)), *_profile(ctx, member)]
+        return [*text(_("您已經是會員了！", ctx.language)), *_profile(ctx, member)]
     return invitation_for(ctx)
 
 
@@ -66,7 +66,7 @@ def bind_with_counter_code(ctx: HandlerContext, params: dict[str, str]) -> Repli
 def unbind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
-        return text(_("你的 LINE 帳號尚未綁定會員。", ctx.language))
+        return text(_("您的 LINE 帳號尚未綁定會員。", ctx.language))
     if params.get("confirm") != "yes":
         question = _(
             "確定要解除 LINE 與會員 {number} 的綁定嗎？點數與會員資料會保留，之後可以重新綁定。",
@@ -75,17 +75,17 @@ def unbind(ctx: HandlerContext, params: dict[str, str]) -> Replies:
         )
         return member_messages.confirm(ctx.language, question, _("確定解除", ctx.language), "action=unbind&confirm=yes")
     binding.unbind(ctx.session, member, channel="chat", at=ctx.now)
-    return text(_("已解除綁定。你的點數與會員資料仍保留，隨時可以重新綁定。", ctx.language))
+    return text(_("已解除綁定。您的點數與會員資料仍保留，隨時可以重新綁定。", ctx.language))
 
 
 @action("erase")
 def erase_personal_data(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
-        return text(_("你的 LINE 帳號尚未綁定會員。", ctx.language))
+        return text(_("您的 LINE 帳號尚未綁定會員。", ctx.language))
     if params.get("confirm") != "yes":
         question = _(
-            "刪除後，你的姓名、手機與生日將被永久刪除，LINE 綁定也會解除。確定要刪除個人資料嗎？",
+            "刪除後，您的姓名、手機與生日將被永久刪除，LINE 綁定也會解除。確定要刪除個人資料嗎？",
             ctx.language,
         )
         return member_messages.confirm(ctx.language, question, _("確定刪除", ctx.language), "action=erase&confirm=yes")
@@ -93,4 +93,4 @@ def erase_personal_data(ctx: HandlerContext, params: dict[str, str]) -> Replies:
         erasure.request_erasure(ctx.session, member, "chat", ctx.now)
     except Refused as refused:
         return text(refusal_text(refused, ctx.language))
-    return text(_("已刪除你的個人資料並解除綁定。謝謝你曾經是我們的會員。", ctx.language))
+    return text(_("已刪除您的個人資料並解除綁定。謝謝您曾經是我們的會員。", ctx.language))

@@ -92,7 +92,7 @@ def quick_menu(language: str, is_member: bool = False) -> QuickReply:
 def welcome(language: str, brand: str, display_name: str | None, returning: bool) -> list[Message]:
     name = display_name or _("朋友", language)
     if returning:
-        greeting = _("{name}，歡迎回來！很高興再見到你。", language, name=name)
+        greeting = _("{name}，歡迎回來！很高興再見到您。", language, name=name)
     else:
         greeting = _("{name}，歡迎加入 {brand} 的好友！", language, name=name, brand=brand)
     card = bubble(
@@ -110,7 +110,7 @@ def menu(language: str, brand: str, is_member: bool = False) -> list[Message]:
     """The menu card; its quick replies ride on it because LINE shows them only on a batch's last message."""
     buttons = [postback_button(_(label, language), action) for action, label in _menu_actions(is_member)]
     card = bubble(
-        _("{brand} 可以幫你做這些事", language, brand=brand),
+        _("{brand} 可以幫您做這些事", language, brand=brand),
         _("點選下方按鈕，或輸入關鍵字，例如「會員條碼」、「集點卡」、「門市資訊」。", language),
         buttons,
     )

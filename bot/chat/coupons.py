@@ -98,7 +98,7 @@ def coupon_carousel(language: str, tz: tzinfo, usable: list[tuple[Coupon, Coupon
     if not usable:
         return [
             TextMessage(
-                text=_("你目前沒有可以使用的優惠券。集滿集點卡、參加活動或在生日當月，都有機會收到優惠券喔！", language)
+                text=_("您目前沒有可以使用的優惠券。集滿集點卡、參加活動或在生日當月，都有機會收到優惠券喔！", language)
             )
         ]
     bubbles = [coupon_bubble(language, tz, coupon, template) for coupon, template in usable[:MAX_BUBBLES]]
@@ -112,7 +112,7 @@ def coupon_carousel(language: str, tz: tzinfo, usable: list[tuple[Coupon, Coupon
 
 
 def coupon_not_found(language: str) -> list[Message]:
-    return [TextMessage(text=_("找不到這張優惠券，請輸入「優惠券」查看你的優惠券。", language))]
+    return [TextMessage(text=_("找不到這張優惠券，請輸入「優惠券」查看您的優惠券。", language))]
 
 
 def coupon_code(language: str, tz: tzinfo, coupon: Coupon, template: CouponTemplate, image_url: str) -> list[Message]:
@@ -136,7 +136,7 @@ def birthday_coupon(
 ) -> list[Message]:
     """The birthday wish with the tier's birthday coupon."""
     greeting = _(
-        "生日快樂，{name}！送你一張生日禮「{coupon}」，祝你有美好的一天！",
+        "生日快樂，{name}！送您一張生日禮「{coupon}」，祝您有美好的一天！",
         language,
         name=member_name or _("會員", language),
         coupon=template.name,
@@ -145,8 +145,8 @@ def birthday_coupon(
 
 
 def coupon_expiring(language: str, tz: tzinfo, coupon: Coupon, template: CouponTemplate) -> list[Message]:
-    """ "你的優惠券「X」將於 YYYY-MM-DD 到期", with the coupon."""
+    """ "您的優惠券「X」將於 YYYY-MM-DD 到期", with the coupon."""
     text = _(
-        "你的優惠券「{name}」將於 {date} 到期", language, name=template.name, date=last_day(coupon, tz).isoformat()
+        "您的優惠券「{name}」將於 {date} 到期", language, name=template.name, date=last_day(coupon, tz).isoformat()
     )
     return [TextMessage(text=text), flex(text, coupon_bubble(language, tz, coupon, template))]

@@ -32,7 +32,7 @@ def programme_message(language: str, brand: str, programme: Programme, is_member
                 _line(_("・{name}：{earn}，{fill}", language, name=_(card.name, language), earn=earn, fill=fill))
             )
     else:
-        lines.append(_line(_("目前沒有進行中的集點活動，有新活動時會在這裡通知你！", language), color=GREY))
+        lines.append(_line(_("目前沒有進行中的集點活動，有新活動時會在這裡通知您！", language), color=GREY))
     lines += [{"type": "separator", "margin": "md"}, _line(_("會員等級", language), weight="bold", size="md")]
     for tier in programme.tiers:
         needs = (

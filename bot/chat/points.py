@@ -22,7 +22,7 @@ def points_message(language: str, view: PointsView) -> list[Message]:
 def _next_tier_text(language: str, view: PointsView) -> str:
     """What the next tier needs (rolling 12-month spend), or that the member is at the top."""
     if view.at_top:
-        return _("你已是最高等級，感謝你的支持！", language)
+        return _("您已是最高等級，感謝您的支持！", language)
     if view.next_tier is None:
         return ""
     label, needed = view.next_tier

@@ -34,8 +34,8 @@ def fill_text(language: str, stamps_to_fill: int, reward: str | None) -> str:
 def how_to_earn(language: str, cards: list[HowToEarn]) -> str:
     """For a member with no card yet: the cards the brand runs and how each is earned."""
     if not cards:
-        return _("目前沒有進行中的集點活動，有新活動時會在這裡通知你！", language)
-    lines = [_("你目前沒有進行中的集點卡，集點方式：", language)]
+        return _("目前沒有進行中的集點活動，有新活動時會在這裡通知您！", language)
+    lines = [_("您目前沒有進行中的集點卡，集點方式：", language)]
     for card in cards:
         earn = rule_text(language, card.rule, card.amount_per_stamp)
         fill = fill_text(language, card.stamps_to_fill, card.reward)
@@ -118,7 +118,7 @@ def filled_card_messages(language: str, view: CardView, coupon: Coupon | None) -
     name = _(view.name, language)
     text = _("恭喜集滿「{name}」！", language, name=name)
     if coupon is not None and view.reward:
-        text += "\n" + _("已送你「{reward}」，可在「優惠券」查看。", language, reward=_(view.reward, language))
+        text += "\n" + _("已送您「{reward}」，可在「優惠券」查看。", language, reward=_(view.reward, language))
     return [TextMessage(text=text), flex(text, card_bubble(language, view, filled=True))]
 
 

@@ -41,7 +41,7 @@ IMAGE_CACHE_CONTROL = "private, max-age=60"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-NOT_A_MEMBER = "你的 LINE 帳號尚未綁定會員，請先在聊天室點選「加入/綁定會員」"
+NOT_A_MEMBER = "您的 LINE 帳號尚未綁定會員，請先在聊天室點選「加入/綁定會員」"
 
 bp = Blueprint("card", __name__)
 

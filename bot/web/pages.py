@@ -22,7 +22,7 @@ from models import LineUser
 BACK_TO_LINE_URL = "https://line.me/R/"
 
 NOT_A_FRIEND = "請先在 LINE 加入官方帳號好友，再開啟這個連結"
-ALREADY_A_MEMBER = "你的 LINE 帳號已綁定會員，不需要再加入或綁定"
+ALREADY_A_MEMBER = "您的 LINE 帳號已綁定會員，不需要再加入或綁定"
 FORM_EXPIRED = "頁面已逾時，請重新送出"
 
 # The HTTP status a page answers a service's refusal with; any other reason is a conflict (409).

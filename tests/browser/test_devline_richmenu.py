@@ -120,7 +120,7 @@ def test_the_rich_menu_shows_switches_tabs_and_its_postback_reaches_the_bot(phon
     page.get_by_test_id("richmenu-area-2").click()  # postback action=help, displayText 說明
 
     page.locator(".bubble.user", has_text="說明").wait_for()
-    page.locator(".bubble.bot", has_text="可以幫你做這些事").wait_for()
+    page.locator(".bubble.bot", has_text="可以幫您做這些事").wait_for()
     page.get_by_test_id("richmenu-body").scroll_into_view_if_needed()
     save_screenshot(page, "devline-richmenu")
 
@@ -148,7 +148,7 @@ def test_a_message_area_sends_its_text_and_a_uri_area_opens_a_new_tab(page, base
 
     page.get_by_test_id("richmenu-area-3").click()  # message: 選單
     page.locator(".bubble.user", has_text="選單").wait_for()
-    page.locator(".bubble.bot", has_text="可以幫你做這些事").wait_for()
+    page.locator(".bubble.bot", has_text="可以幫您做這些事").wait_for()
 
     with page.context.expect_page() as opened:
         page.get_by_test_id("richmenu-area-2").click()  # uri: https://example.com/

@@ -70,9 +70,9 @@ def test_every_text_in_the_code_has_an_english_translation():
 
 
 def test_placeholders_are_filled_in_both_languages():
-    assert gettext("{name}，歡迎回來！很高興再見到你。", "zh-TW", name="阿明") == "阿明，歡迎回來！很高興再見到你。"
+    assert gettext("{name}，歡迎回來！很高興再見到您。", "zh-TW", name="阿明") == "阿明，歡迎回來！很高興再見到您。"
     assert (
-        gettext("{name}，歡迎回來！很高興再見到你。", "en", name="Amy") == "Welcome back, Amy! Good to see you again."
+        gettext("{name}，歡迎回來！很高興再見到您。", "en", name="Amy") == "Welcome back, Amy! Good to see you again."
     )
 
 

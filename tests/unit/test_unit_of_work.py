@@ -126,5 +126,5 @@ def test_a_fact_recorded_in_a_savepoint_that_rolls_back_is_forgotten(platform, r
             uow.record(facts.PointsExpiring(member.id, 70, date(2026, 12, 31)))
 
     pushes = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "push")).all()
-    assert [p.messages[0]["text"] for p in pushes] == ["你有 70 點將於 2026-12-31 到期"]
+    assert [p.messages[0]["text"] for p in pushes] == ["您有 70 點將於 2026-12-31 到期"]
     assert handed_on == [AfterCommit(outbox_ids=[pushes[0].id])]

@@ -83,7 +83,7 @@ def test_another_line_user_cannot_use_a_members_nonce(app, runtime, platform, me
 
     platform.account_link(attacker.user, nonce_of(redirect))
 
-    assert "這次的綁定不屬於你的 LINE 帳號，會員資料沒有變更" in attacker.chat()[-1]
+    assert "這次的綁定不屬於您的 LINE 帳號，會員資料沒有變更" in attacker.chat()[-1]
     assert bound_line_user_id(session, member.id) is None
     assert count(session, BindingAudit) == 0
     assert session.scalars(select(AccountLinkNonce.used_at)).one() is None

@@ -188,7 +188,7 @@ def test_a_line_account_already_bound_to_another_member_cannot_redeem(client, ru
     make_member(runtime.sessions)
     code = issue(client, shop).get_json()["code"]
 
-    assert redeem(runtime, code, line_user) == "你的 LINE 帳號已綁定其他會員，請先解除綁定"
+    assert redeem(runtime, code, line_user) == "您的 LINE 帳號已綁定其他會員，請先解除綁定"
 
     assert bound_line_user(session) is None
     assert session.scalars(select(BindCode.used_at)).one() is None

@@ -182,7 +182,7 @@ def test_a_line_user_who_is_already_a_member_is_told_so(app, runtime, platform):
     answer = shopper.open()
 
     assert answer.status_code == 409
-    assert "你的 LINE 帳號已綁定會員" in text_of(answer)
+    assert "您的 LINE 帳號已綁定會員" in text_of(answer)
 
 
 def test_a_forged_page_link_or_code_step_is_refused(shopper, member, app, session):

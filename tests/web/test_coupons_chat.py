@@ -87,7 +87,7 @@ def test_a_coupon_that_is_used_or_someone_elses_shows_no_barcode(platform, runti
         for code in (used.code, theirs.code)
     ]
 
-    assert answers == [["此優惠券已使用"], ["找不到這張優惠券，請輸入「優惠券」查看你的優惠券。"]]
+    assert answers == [["此優惠券已使用"], ["找不到這張優惠券，請輸入「優惠券」查看您的優惠券。"]]
 
 
 def test_at_most_ten_coupons_are_shown_and_the_rest_counted(platform, runtime):
@@ -108,7 +108,7 @@ def test_a_member_without_coupons_gets_a_friendly_word(platform, runtime):
 
     shown = texts(_new_messages(platform, user, lambda: platform.send_text(user, "優惠券")))
 
-    assert shown == ["你目前沒有可以使用的優惠券。集滿集點卡、參加活動或在生日當月，都有機會收到優惠券喔！"]
+    assert shown == ["您目前沒有可以使用的優惠券。集滿集點卡、參加活動或在生日當月，都有機會收到優惠券喔！"]
 
 
 def test_a_guest_is_invited_to_join_or_bind(platform):

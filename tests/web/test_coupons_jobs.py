@@ -91,7 +91,7 @@ def test_the_daily_task_pushes_the_birthday_coupon_to_a_bound_member(platform, r
     tasks.issue_birthday_coupons.call_local()
 
     greeting, card = platform.bot_messages(user)[seen:]
-    assert greeting["text"] == "生日快樂，林怡君！送你一張生日禮「金卡生日禮：6 吋蛋糕」，祝你有美好的一天！"
+    assert greeting["text"] == "生日快樂，林怡君！送您一張生日禮「金卡生日禮：6 吋蛋糕」，祝您有美好的一天！"
     assert texts([card])[:2] == ["金卡生日禮：6 吋蛋糕", "免費兌換 6 吋生日蛋糕"]
 
 
@@ -118,7 +118,7 @@ def test_one_reminder_three_days_before_a_coupon_expires_for_bound_unblocked_mem
     pushes = select(OutboundMessage).where(OutboundMessage.kind == "push").order_by(OutboundMessage.id)
     first, second = session.scalars(pushes).all()
     assert first.recipients == second.recipients == [user]
-    assert first.messages[0] == {"type": "text", "text": "你的優惠券「滿 300 折 50」將於 2025-06-04 到期"}
+    assert first.messages[0] == {"type": "text", "text": "您的優惠券「滿 300 折 50」將於 2025-06-04 到期"}
     assert "滿 300 折 50" in texts(first.messages[1:])
-    assert second.messages[0]["text"] == "你的優惠券「滿 300 折 50」將於 2025-06-05 到期"
+    assert second.messages[0]["text"] == "您的優惠券「滿 300 折 50」將於 2025-06-05 到期"
     assert session.get(Coupon, due.id).expires_at == T0 + timedelta(days=3)

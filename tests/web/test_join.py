@@ -103,7 +103,7 @@ def test_a_new_shopper_proves_their_phone_joins_and_is_bound_to_their_line_accou
     )
     assert consent.marketing_opt_in and consent.created_at is not None
     welcome = texts(platform.bot_messages(user)[seen:])
-    assert welcome == [f"歡迎加入 OMO 烘焙坊 會員！你的會員編號是 {member.member_number}。"]
+    assert welcome == [f"歡迎加入 OMO 烘焙坊 會員！您的會員編號是 {member.member_number}。"]
     assert count(session, PointEntry) == 0, "no welcome reward unless WELCOME_POINTS says so"
 
 
@@ -188,7 +188,7 @@ def test_a_line_user_who_is_already_a_member_is_told_so_and_nothing_changes(app,
     resent = submit(client, page, **{**GOOD, "phone": "0987-654-321"})
 
     assert reopened.status_code == 409 and resent.status_code == 409
-    assert "你的 LINE 帳號已綁定會員" in text_of(reopened) and "already linked" in text_of(reopened)
+    assert "您的 LINE 帳號已綁定會員" in text_of(reopened) and "already linked" in text_of(reopened)
     assert rows(session) == before
 
 

@@ -59,7 +59,7 @@ def test_a_member_asking_to_bind_is_told_they_are_already_a_member(platform, run
 
     platform.postback(user, "action=bind")
 
-    assert "你已經是會員了！" in texts(platform.bot_messages(user)[seen:])
+    assert "您已經是會員了！" in texts(platform.bot_messages(user)[seen:])
 
 
 def test_unbinding_asks_first_and_then_unbinds_with_an_audit_entry(platform, runtime, session):
@@ -77,7 +77,7 @@ def test_unbinding_asks_first_and_then_unbinds_with_an_audit_entry(platform, run
     audit = session.scalars(select(BindingAudit).order_by(BindingAudit.id.desc())).first()
     assert (audit.action, audit.channel) == ("unbind", "chat")
     assert session.scalars(select(LineUser.rich_menu_state)).one() == "guest"
-    assert "已解除綁定。你的點數與會員資料仍保留，隨時可以重新綁定。" in texts(platform.bot_messages(user))
+    assert "已解除綁定。您的點數與會員資料仍保留，隨時可以重新綁定。" in texts(platform.bot_messages(user))
 
 
 def test_a_guest_cannot_unbind(platform):
@@ -85,7 +85,7 @@ def test_a_guest_cannot_unbind(platform):
 
     platform.postback(user, "action=unbind&confirm=yes")
 
-    assert texts(platform.bot_messages(user)[seen:]) == ["你的 LINE 帳號尚未綁定會員。"]
+    assert texts(platform.bot_messages(user)[seen:]) == ["您的 LINE 帳號尚未綁定會員。"]
 
 
 def test_a_counter_bind_code_typed_in_the_chat_binds_the_member(platform, runtime, client, session):

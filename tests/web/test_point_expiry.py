@@ -108,7 +108,7 @@ def test_a_bound_member_hears_30_days_ahead_once_per_expiry_date(runtime, platfo
     assert (too_early, len(due), next_day) == ([], 1, [])
     now = datetime.now(UTC)
     assert [delivery.deliver(runtime.sessions, runtime.line, message_id, now) for message_id in due] == ["sent"]
-    assert texts(platform.bot_messages(user)).count("你有 70 點將於 2026-12-31 到期") == 1
+    assert texts(platform.bot_messages(user)).count("您有 70 點將於 2026-12-31 到期") == 1
     assert count(session, PointExpiryReminder) == 1
 
 

@@ -101,7 +101,7 @@ def test_a_gold_member_is_told_they_are_at_the_top_and_nothing_expires(platform,
 
     bubble = _ask(platform, user, "points")["contents"]
 
-    assert texts(bubble["body"]) == ["金卡會員", "你已是最高等級，感謝你的支持！", "最近紀錄", "還沒有點數紀錄"]
+    assert texts(bubble["body"]) == ["金卡會員", "您已是最高等級，感謝您的支持！", "最近紀錄", "還沒有點數紀錄"]
     assert texts(bubble["header"]) == ["我的點數", "0 點"]
 
 

@@ -158,7 +158,7 @@ def test_filling_a_card_issues_one_reward_coupon_and_pushes_the_full_card(platfo
     assert (replayed["replayed"], replayed["stamps_added"], replayed["filled_now"]) == (True, 0, False)
     pushed = platform.bot_messages(user)[seen:]
     assert len(pushed) == 2, "one push (text and card), and nothing more for the replay"
-    assert texts(pushed)[0] == "恭喜集滿「麵包集點卡」！\n已送你「招牌麵包兌換券」，可在「優惠券」查看。"
+    assert texts(pushed)[0] == "恭喜集滿「麵包集點卡」！\n已送您「招牌麵包兌換券」，可在「優惠券」查看。"
     assert "已集滿！" in texts(pushed[1]) and texts(pushed[1]).count("●") == 10
 
 

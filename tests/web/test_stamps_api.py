@@ -135,7 +135,7 @@ def test_a_smart_stamp_that_fills_the_card_issues_the_reward_and_tells_the_membe
     assert (card["filled_now"], card["reward_coupon_code"]) == (True, coupon.code)
     assert (
         texts(platform.bot_messages(user)[seen:])[0]
-        == "恭喜集滿「來店集點」！\n已送你「咖啡兌換券」，可在「優惠券」查看。"
+        == "恭喜集滿「來店集點」！\n已送您「咖啡兌換券」，可在「優惠券」查看。"
     )
 
 

@@ -100,7 +100,7 @@ def test_a_member_without_cards_is_told_how_to_earn(platform, runtime, bread):
     (message,) = _ask(platform, user)
 
     assert message["text"] == (
-        "你目前沒有進行中的集點卡，集點方式：\n"
+        "您目前沒有進行中的集點卡，集點方式：\n"
         "・麵包集點卡：每消費 NT$100 集 1 點，集滿 10 點送「招牌麵包兌換券」\n"
         "結帳時出示「會員條碼」就能集點。"
     )
@@ -110,7 +110,7 @@ def test_with_no_card_running_the_member_is_told_so(platform, runtime):
     user = friend(platform)
     make_member(runtime.sessions, bound_to=user)
 
-    assert texts(_ask(platform, user)) == ["目前沒有進行中的集點活動，有新活動時會在這裡通知你！"]
+    assert texts(_ask(platform, user)) == ["目前沒有進行中的集點活動，有新活動時會在這裡通知您！"]
 
 
 def test_a_guest_is_invited_to_join_or_bind(platform, settings):

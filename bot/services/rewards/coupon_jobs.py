@@ -72,7 +72,7 @@ def issue_birthday_coupons(session: Session, at: datetime, tz: tzinfo) -> int:
 
 def remind_expiring_coupons(session: Session, at: datetime, tz: tzinfo) -> int:
     """Tell bound, unblocked members about each unused coupon whose last day is 3 days from today (brand-local):
-    "你的優惠券「X」將於 YYYY-MM-DD 到期" (`CouponExpiring`; said once per coupon however often it runs). How many."""
+    "您的優惠券「X」將於 YYYY-MM-DD 到期" (`CouponExpiring`; said once per coupon however often it runs). How many."""
     target = at.astimezone(tz).date() + timedelta(days=REMIND_DAYS_BEFORE)
     # A coupon's last day is the day of its last moment: it stops working in (target 00:00, target+1 00:00].
     starts = datetime.combine(target, time.min, tzinfo=tz)
