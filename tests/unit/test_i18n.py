@@ -85,3 +85,19 @@ def test_chinese_variants_get_zh_tw_and_other_languages_english():
         "en",
         "en",
     ]
+
+
+def test_the_catalogue_holds_each_text_once():
+    msgids = re.findall(
+        r"^msgid (\".+\")$", (TRANSLATIONS_DIR / "en" / "LC_MESSAGES" / "messages.po").read_text("utf-8"), re.M
+    )
+
+    duplicated = sorted({msgid for msgid in msgids if msgids.count(msgid) > 1})
+
+    assert not duplicated, f"entries given twice (the later one wins silently): {duplicated}"
+
+
+def test_shoppers_and_staff_are_addressed_as_nin_not_ni():
+    shown = [text for text in _translatable_literals() if "你" in text.replace("你好", "")]
+
+    assert not shown, f"use 您: {shown}"
