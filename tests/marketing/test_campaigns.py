@@ -18,6 +18,7 @@ from bot.services.marketing.segments import audience_for_marketing
 from models import CampaignRecipient, Consent, Coupon, LineUser, Member, OutboundMessage
 from tests.binding_helpers import friend
 from tests.campaign_helpers import TAIPEI, campaign, consenting_members, make_campaign
+from tests.concurrency import race
 from tests.coupon_helpers import make_template
 from tests.factories import make_member
 from tests.helpers import in_unit_of_work
@@ -295,3 +296,19 @@ def test_the_minute_job_starts_a_due_campaign_and_delivers_it_to_the_local_line_
     for i, user in enumerate(users):
         said = [m.get("text") for m in platform.bot_messages(user)]
         assert said.count(f"顧客{i}，週末見") == 1, said
+
+
+def test_workers_starting_the_same_campaign_at_once_write_its_chunks_once(runtime, sessions, session):
+    audience = consenting_members(runtime.sessions, 30)
+    campaign_id = make_campaign(runtime.sessions, NOON)
+
+    def start(tx, i, all_have_read):
+        all_have_read()
+        return campaigns.start_campaign(tx, campaign_id, NOON, TAIPEI, audience_for_marketing)
+
+    results = race(sessions, 4, start)
+
+    assert sorted(len(result) for result in results) == [0, 0, 0, 1], results
+    (row,) = _rows(session, campaign_id)
+    assert sorted(row.recipients) == sorted(user for _, user in audience)
+    assert session.scalar(select(func.count()).select_from(CampaignRecipient)) == 30
