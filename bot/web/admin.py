@@ -90,6 +90,9 @@ ACTION_LABELS = {
     "store.update": "修改門市",
     "api_key.create": "建立 POS 金鑰",
     "api_key.revoke": "撤銷 POS 金鑰",
+    "segment.create": "新增分群",
+    "segment.update": "修改分群",
+    "segment.delete": "刪除分群",
 }
 FIELD_LABELS = {
     "code": "編號",
@@ -101,6 +104,8 @@ FIELD_LABELS = {
     "phone": "電話",
     "opening_hours": "營業時間",
     "scopes": "權限",
+    "renamed_from": "原名稱",
+    "conditions_changed": "條件已修改",
 }
 SCOPE_LABELS = {
     "scan": "掃碼、消費、退款、集點",

@@ -117,3 +117,16 @@ def test_english_labels(client: Any, people: dict[str, Any]) -> None:
         re.search(r'data-options="([^"]*)"', page).group(1).replace("&#34;", '"').replace("&quot;", '"')
     )  # type: ignore[union-attr]
     assert dict(options["kinds"])["spend"] == "Spend in the period"
+
+
+def test_segment_changes_read_well_in_the_audit_log(client: Any, people: dict[str, Any]) -> None:
+    sign_in(client, people["marketer"].code)
+    send(client, "/staff/console/segments/new", {"name": "金卡會員", "definition": json.dumps(GOLD)})
+    other = {"any": [{"type": "tier", "tiers": ["gold", "silver"]}]}
+    send(client, "/staff/console/segments/1", {"name": "金銀卡", "definition": json.dumps(other)})
+    send(client, "/staff/logout")
+    sign_in(client, people["admin"].code)
+    page = client.get("/staff/admin/audit").get_data(as_text=True)
+    for text in ("新增分群", "修改分群", "原名稱", "金卡會員", "條件已修改"):
+        assert text in page
+    assert "segment.update" not in page

@@ -323,14 +323,14 @@ def update_segment(session: Session, staff: Staff, segment: Segment, name: str, 
     tree = parse_definition(definition)
     changed: dict[str, Any] = {}
     if clean != segment.name:
-        changed["name"] = {"from": segment.name, "to": clean}
+        changed["renamed_from"] = segment.name
     if tree != segment.definition:
-        changed["definition"] = True
+        changed["conditions_changed"] = True
     if not changed:
         return
     segment.name, segment.definition = clean, tree
     segment.updated_at, segment.updated_by_staff_id = at, staff.id
-    record_change(session, staff, "segment.update", segment, at, **changed)
+    record_change(session, staff, "segment.update", segment, at, name=clean, **changed)
 
 
 def delete_segment(session: Session, staff: Staff, segment: Segment, at: datetime) -> None:
