@@ -353,6 +353,7 @@ def test_sample_masks_names_and_shows_no_phone(world: World) -> None:
         {"type": "spend", "days": 30, "min": 10, "max": 5},
         {"type": "spend", "days": 30, "min": -1},
         {"type": "visits", "days": "many", "min": 1},
+        {"type": "visits", "days": "٣٠", "min": 1},
         {"type": "line_bound", "value": "maybe"},
         {"type": "birthday_month", "months": [13]},
         {"type": "last_visit", "since": "2026-02-30"},

@@ -139,7 +139,7 @@ class _Problem(Exception):
 def _int(value: Any, low: int, high: int) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 12:
         value = int(value.strip())
     if isinstance(value, int) and low <= value <= high:
         return value

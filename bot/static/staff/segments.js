@@ -248,7 +248,7 @@
       if (answer.ok) { showError(""); showResult(answer.body); }
       else { countEl.textContent = reachableEl.textContent = "—"; showError(answer.body.error); }
     }).catch(function () {
-      if (mine === asked) { countEl.textContent = "—"; showError(errorEl.dataset.failed || "⚠"); }
+      if (mine === asked) { countEl.textContent = "—"; showError(errorEl.dataset.failed); }
     });
   }
 
