@@ -181,13 +181,25 @@ def remind_checkin_streaks() -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def send_due_campaigns() -> None:
-    """Every minute: start the campaigns whose time has come (none in the quiet hours, 22:00-09:00 local): their
-    recipients and outbox rows are written in one transaction, then the rows are delivered (the sweep re-sends any
-    a dead worker left)."""
-    with unit_of_work(get_runtime()) as uow:
-        outbox_ids = campaigns.start_due_campaigns(
-            uow.session, uow.now, uow.settings.tz, audience_for_marketing, uow.settings.marketing_pushes_per_week
-        )
-        uow.send_after_commit(outbox_ids)
-    if outbox_ids:
-        log.info("campaigns started: %d outbox rows to deliver", len(outbox_ids))
+    """Every minute: start the campaigns whose time has come (none in the quiet hours, 22:00-09:00 local), each in
+    its own unit of work: its recipients and outbox rows are written in one transaction, then the rows are delivered
+    (the sweep re-sends any a dead worker left). A campaign that fails stays scheduled and is tried again."""
+    runtime = get_runtime()
+    with runtime.sessions() as session:
+        due = campaigns.due_campaigns(session, runtime.clock.now(), runtime.settings.tz)
+    for campaign_id in due:
+        try:
+            with unit_of_work(runtime) as uow:
+                outbox_ids = campaigns.start_campaign(
+                    uow.session,
+                    campaign_id,
+                    uow.now,
+                    uow.settings.tz,
+                    audience_for_marketing,
+                    uow.settings.marketing_pushes_per_week,
+                )
+                uow.send_after_commit(outbox_ids)
+        except Exception:  # one campaign's problem does not hold back the others; it is tried again next minute
+            log.exception("campaign %s could not be started", campaign_id)
+            continue
+        log.info("campaign %s started: %d outbox rows to deliver", campaign_id, len(outbox_ids))

@@ -17,7 +17,7 @@ from bot.services.marketing.campaign_messages import CampaignInvalid, Personal, 
 from bot.services.marketing.segments import audience_for_marketing
 from models import CampaignRecipient, Consent, Coupon, LineUser, Member, OutboundMessage
 from tests.binding_helpers import friend
-from tests.campaign_helpers import TAIPEI, campaign, consenting_members, make_campaign
+from tests.campaign_helpers import TAIPEI, campaign, consenting_members, make_campaign, make_segment
 from tests.concurrency import race
 from tests.coupon_helpers import make_template
 from tests.factories import make_member
@@ -312,3 +312,16 @@ def test_workers_starting_the_same_campaign_at_once_write_its_chunks_once(runtim
     (row,) = _rows(session, campaign_id)
     assert sorted(row.recipients) == sorted(user for _, user in audience)
     assert session.scalar(select(func.count()).select_from(CampaignRecipient)) == 30
+
+
+def test_a_campaign_that_cannot_start_stays_scheduled_and_does_not_hold_back_the_others(app, runtime, session, clock):
+    consenting_members(runtime.sessions, 2)
+    clock.set(NOON)
+    broken = make_segment(runtime.sessions, name="壞掉的分群", definition={"type": "no-such-condition"})
+    stuck = make_campaign(runtime.sessions, NOON, name="壞", segment_id=broken)
+    fine = make_campaign(runtime.sessions, NOON, name="好")
+
+    tasks.send_due_campaigns.call_local()
+
+    assert (campaign(session, stuck).status, campaign(session, fine).status) == ("scheduled", "started")
+    assert len(_rows(session, fine)) == 1
