@@ -27,7 +27,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.services.marketing.definition import DefinitionError, parse_definition
 from bot.services.staff.audit import record_change
@@ -96,8 +96,11 @@ def _aggregate_clause(ctx: _Context, cond: dict[str, Any], value: ColumnElement[
 
 def _marketing_opt_in() -> ColumnElement[bool]:
     """Members whose latest consent record says yes to marketing."""
-    latest = select(func.max(Consent.id)).group_by(Consent.member_id)
-    return Member.id.in_(select(Consent.member_id).where(Consent.id.in_(latest), Consent.marketing_opt_in.is_(True)))
+    # "No newer record" (an anti-join on the member_id index) rather than max(id) per member, which aggregates
+    # every consent record on each evaluation.
+    newer = aliased(Consent)
+    superseded = exists().where(newer.member_id == Consent.member_id, newer.id > Consent.id)
+    return Member.id.in_(select(Consent.member_id).where(Consent.marketing_opt_in.is_(True), ~superseded))
 
 
 def _bought(ctx: _Context, skus: list[str]) -> ColumnElement[bool]:
