@@ -24,6 +24,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,10 +33,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from webhook_load import ROOT, SECRET, call, free_port, signed, text_event, wait_until_up
+import line_standin
+from webhook_load import ROOT, SECRET, free_port, signed, text_event, wait_until_up
 
 BIN = Path(sys.executable).parent
 
@@ -94,41 +97,53 @@ class Bot:
 
 
 class StandIn:
+    """The recording LINE stand-in (bench/line_standin.py), served from this process: its records outlive a
+    "refusing connections" outage (the listening socket and every open connection are closed, then it listens
+    again on the same port), and no other program's clean-up of stand-in processes can stop it mid-run."""
+
     def __init__(self, port: int) -> None:
         self.port = port
-        self.earlier: list[dict] = []
+        self.connections: set[socket.socket] = set()
+        self.lock = threading.Lock()
         self.start()
 
     def start(self) -> None:
-        script = str(ROOT / "bench" / "line_standin.py")
-        self.process = subprocess.Popen([sys.executable, script, "--port", str(self.port)], stderr=subprocess.DEVNULL)
-        wait_until_up(self.port, "/_stats")
+        stand_in = self
+
+        class Handler(line_standin.StandIn):
+            def setup(self) -> None:
+                super().setup()
+                with stand_in.lock:
+                    stand_in.connections.add(self.connection)
+
+            def finish(self) -> None:
+                with stand_in.lock:
+                    stand_in.connections.discard(self.connection)
+                with contextlib.suppress(OSError):
+                    super().finish()
+
+            def handle(self) -> None:
+                with contextlib.suppress(OSError):
+                    super().handle()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
-        self.earlier.append(call(self.port, "GET", "/_answers"))
-        self.process.terminate()
-        self.process.wait()
+        self.server.shutdown()
+        self.server.server_close()
+        with self.lock:
+            for connection in list(self.connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
 
     def mode(self, mode: str, delay: float = 0.0) -> None:
-        call(self.port, "POST", "/_mode", f'{{"mode": "{mode}", "delay": {delay}}}'.encode())
-
-    def ensure_up(self) -> str:
-        """Restart the stand-in if it exited on its own (it should not); what happened, for the row's note."""
-        code = self.process.poll()
-        if code is None:
-            return ""
-        self.start()  # its earlier records are lost: the row's counts are then unreliable
-        return f" LINE stand-in had exited ({code}), restarted;"
+        line_standin._mode.update(mode=mode, delay=delay)
 
     def answers(self) -> tuple[dict[str, int], dict[str, int]]:
-        replies: dict[str, int] = {}
-        pushes: dict[str, int] = {}
-        for answer in [*self.earlier, call(self.port, "GET", "/_answers")]:
-            for token, n in answer["replies"].items():
-                replies[token] = replies.get(token, 0) + n
-            for user, n in answer["pushes_to"].items():
-                pushes[user] = pushes.get(user, 0) + n
-        return replies, pushes
+        with line_standin._lock:
+            return dict(line_standin._replies), dict(line_standin._accepted_pushes_to)
 
 
 def post_events(port: int, bodies: list[tuple[bytes, str]], concurrency: int, redeliver_for: float = 90.0) -> int:
@@ -232,7 +247,6 @@ class Run:
             time.sleep(2)
         if not self.ledger.settled(prefix):
             outcome.note += " not settled in time;"
-        outcome.note += self.standin.ensure_up()
         replies, pushes = self.standin.answers()
         delivered: dict[str, int] = {user: pushes.get(user, 0) for user in tokens.values()}
         for token, user in tokens.items():
@@ -443,7 +457,7 @@ def main() -> None:
                   f"{outcome.unknown} ({outcome.seconds:.0f} s)", flush=True)  # fmt: skip
     finally:
         run.bot.stop()
-        run.standin.process.terminate()
+        run.standin.stop()
         subprocess.run([sys.executable, "-c", "from bot.queue import huey; huey.flush()"], env=env, cwd=ROOT,
                        check=False)  # fmt: skip
         if cluster:
