@@ -45,6 +45,8 @@ QUIET_FROM, QUIET_UNTIL = time(22, 0), time(9, 0)
 # A started campaign whose rows are still unsent after this long is flagged on its page.
 STUCK_AFTER = timedelta(minutes=15)
 SENT_COHORTS = ("A", "B")
+# Outbox rows written in one INSERT statement.
+ROWS_PER_INSERT = 200
 SAME_MARKETER = "大量發送需由另一位行銷人員核准"
 _CHUNK_KEYS = uuid.UUID("3b0e8f5a-6c1d-4e2f-9a7b-1c2d3e4f5a6b")
 
@@ -267,27 +269,41 @@ def start_campaign(
         groups.setdefault(key, (messages, []))[1].append(member_id)
 
     outbox_ids: list[int] = []
+    pending: list[tuple[dict[str, Any], list[int]]] = []
+
+    def write(rows: list[tuple[dict[str, Any], list[int]]]) -> None:
+        new_ids = insert_ignoring_conflicts(session, OutboundMessage.__table__, [v for v, _ in rows], key="retry_key")
+        for (values, chunk), outbound_id in zip(rows, new_ids, strict=True):
+            if outbound_id is None:  # a row with this key exists: it is not written (nor sent) a second time
+                outbound_id = session.scalar(
+                    select(OutboundMessage.id).where(OutboundMessage.retry_key == values["retry_key"])
+                )
+            else:
+                outbox_ids.append(outbound_id)
+            for member_id in chunk:
+                recipients[member_id].outbound_message_id = outbound_id
+
     chunk_number = 0
     for messages, group in groups.values():
         for start in range(0, len(group), MULTICAST_MAX):
             chunk = group[start : start + MULTICAST_MAX]
             to = [line_ids[member_id] for member_id in chunk]
-            retry_key = str(uuid.uuid5(_CHUNK_KEYS, f"campaign:{campaign.id}:chunk:{chunk_number}"))
             chunk_number += 1
             values = {
                 "kind": "push" if len(to) == 1 else "multicast",
                 "recipients": to,
                 "messages": messages,
-                "retry_key": retry_key,
+                "retry_key": str(uuid.uuid5(_CHUNK_KEYS, f"campaign:{campaign.id}:chunk:{chunk_number}")),
+                "status": "pending",
+                "attempts": 0,
                 "created_at": now,
             }
-            (outbound_id,) = insert_ignoring_conflicts(session, OutboundMessage.__table__, [values])
-            if outbound_id is None:  # a row with this key exists: it is not written (nor sent) a second time
-                outbound_id = session.scalar(select(OutboundMessage.id).where(OutboundMessage.retry_key == retry_key))
-            else:
-                outbox_ids.append(outbound_id)
-            for member_id in chunk:
-                recipients[member_id].outbound_message_id = outbound_id
+            pending.append((values, chunk))
+            if len(pending) == ROWS_PER_INSERT:
+                write(pending)
+                pending = []
+    if pending:
+        write(pending)
     session.add_all(recipients.values())
     session.flush()
     return outbox_ids
