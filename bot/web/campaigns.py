@@ -7,6 +7,7 @@ campaign for this minute, and the quiet hours (22:00-09:00) hold it until 09:00.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,13 +119,16 @@ def _draft(uow: UnitOfWork, form: Form) -> campaigns.Draft:
             raise CampaignInvalid(BAD_TIME)
         send_at = local.replace(tzinfo=uow.settings.tz)
     coupon = form.coupon_template_id.strip()
+    coupon_id = _id(coupon) if coupon else None
+    if coupon and coupon_id is None:
+        raise CampaignInvalid("找不到這張優惠券")
     return campaigns.Draft(
         name=form.name,
         segment_id=segment_id,
         variants=form.variants(),
         holdout_percent=_whole(form.holdout_percent, 0, 100),
         b_percent=_whole(form.b_percent, 0, 100),
-        coupon_template_id=_id(coupon) if coupon else None,
+        coupon_template_id=coupon_id,
         send_at=send_at,
     )
 
@@ -165,7 +169,9 @@ def _test_push(uow: UnitOfWork, form: Form, draft: campaigns.Draft) -> ResponseR
     own account or a user of the local LINE platform; it is not a campaign send and counts for no cap."""
     preview = _preview(uow, draft)
     user_id = form.test_user.strip()
-    line_user = uow.session.scalars(select(LineUser).where(LineUser.line_user_id == user_id)).one_or_none()
+    line_user = None
+    if re.fullmatch(r"U[0-9a-f]{32}", user_id):
+        line_user = uow.session.scalars(select(LineUser).where(LineUser.line_user_id == user_id)).one_or_none()
     if line_user is None or line_user.is_blocked:
         return _compose(uow, form, 400, preview=preview, error=t(BAD_TEST_USER))
     messages = [message for variant in preview["variants"] for message in variant["messages"]]
@@ -243,6 +249,8 @@ def list_page(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 
 
 def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
+    if not 0 < campaign_id < 2**31:  # beyond the id column's range: no such campaign (not a database error)
+        return None
     return uow.session.get(Campaign, campaign_id)
 
 

@@ -228,3 +228,40 @@ def test_a_test_push_sends_the_preview_to_one_line_user_on_the_local_platform(
     assert platform.bot_messages(user)[-1]["text"] == "王小明 您好，週年慶全面 85 折"
     assert unknown.status_code == 400 and "找不到這位 LINE 使用者" in unknown.get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": "週年\x00慶"}, "內容不能包含控制字元"),
+        ({"text": "85 折\x07"}, "內容不能包含控制字元"),
+        (
+            {
+                "kind": "card",
+                "title": "新品",
+                "body": "看看",
+                "button_label": "看",
+                "button_url": "https://a.example\x00",
+            },
+            "內容不能包含控制字元",
+        ),
+        ({"coupon_template_id": "abc"}, "找不到這張優惠券"),
+        ({"action": "test_push", "test_user": "U\x00"}, "找不到這位 LINE 使用者"),
+    ],
+)
+def test_control_characters_and_malformed_ids_are_refused_not_a_500(runtime, client, session, clock, fields, message):
+    clock.set(NOON)
+    people = crew(runtime.sessions)
+    segment_id = make_segment(runtime.sessions)
+    sign_in(client, people["marketer"].code)
+
+    answer = send(client, "/staff/console/campaigns/new", _form(segment_id, **fields))
+
+    assert answer.status_code == 400 and message in answer.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_a_huge_campaign_id_is_a_404(runtime, client):
+    people = crew(runtime.sessions)
+    sign_in(client, people["marketer"].code)
+    assert client.get("/staff/console/campaigns/99999999999999999999").status_code == 404

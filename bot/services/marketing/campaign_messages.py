@@ -22,6 +22,8 @@ ALT_TEXT_MAX = 400
 FIELDS = ("name", "points")
 _FIELD = re.compile(r"\{(name|points)\}")
 NAMELESS = "會員"
+CONTROL_CHARACTERS = "內容不能包含控制字元"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class CampaignInvalid(Exception):
@@ -56,10 +58,15 @@ def uses_points(specs: list[dict[str, Any]]) -> bool:
     return any("{points}" in str(value) for spec in specs for value in spec.values())
 
 
+def check_characters(text: str) -> str:
+    """`text`, or CampaignInvalid when it holds a control character (line breaks and tabs are fine)."""
+    if _CONTROL.search(text):
+        raise CampaignInvalid(CONTROL_CHARACTERS)
+    return text
+
+
 def _clean(value: Any, limit: int, empty: str, too_long: str, *, required: bool = True) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if "\x00" in text:
-        text = text.replace("\x00", "")
+    text = check_characters(value.strip() if isinstance(value, str) else "")
     if required and not text:
         raise CampaignInvalid(empty)
     if len(text) > limit:
@@ -68,7 +75,7 @@ def _clean(value: Any, limit: int, empty: str, too_long: str, *, required: bool 
 
 
 def _url(value: Any, bad: str) -> str:
-    text = value.strip() if isinstance(value, str) else ""
+    text = check_characters(value.strip() if isinstance(value, str) else "")
     if not text:
         return ""
     if len(text) > URL_MAX or not re.fullmatch(r"https://[^\s<>\"']+", text):

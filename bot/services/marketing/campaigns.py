@@ -24,7 +24,14 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
-from bot.services.marketing.campaign_messages import CampaignInvalid, Personal, render, uses_points, validate_spec
+from bot.services.marketing.campaign_messages import (
+    CampaignInvalid,
+    Personal,
+    check_characters,
+    render,
+    uses_points,
+    validate_spec,
+)
 from bot.services.rewards.coupons import CouponRefused, issue_coupon
 from models import (
     Campaign,
@@ -87,7 +94,7 @@ def create_campaign(
 ) -> Campaign:
     """Save a campaign to be sent at `draft.send_at` (now when None), or, with `needs_approval` (a large audience),
     to wait for a second marketer's approval first; CampaignInvalid when it cannot be saved."""
-    name = draft.name.strip()
+    name = check_characters(draft.name.strip())
     if not name:
         raise CampaignInvalid("請輸入活動名稱")
     if len(name) > 100:
