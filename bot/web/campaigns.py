@@ -48,6 +48,7 @@ STATUS_NAMES = {
     "sending": "發送中",
     "done": "已送出",
     "stuck": "發送延遲",
+    "overdue": "逾時未發送",
 }
 
 
@@ -222,7 +223,9 @@ def compose(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
 
 
-def _status(campaign: Campaign, progress: campaigns.Progress | None) -> str:
+def _status(uow: UnitOfWork, campaign: Campaign, progress: campaigns.Progress | None) -> str:
+    if campaigns.is_overdue(campaign, uow.now, uow.settings.tz):
+        return "overdue"
     if campaign.status != "started" or progress is None:
         return campaign.status
     if progress.stuck:
@@ -238,7 +241,7 @@ def list_page(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
         select(Campaign).order_by(Campaign.send_at.desc(), Campaign.id.desc()).limit(200)
     ):
         progress = campaigns.progress(uow.session, campaign, uow.now) if campaign.status == "started" else None
-        rows.append({"campaign": campaign, "progress": progress, "shown_status": _status(campaign, progress)})
+        rows.append({"campaign": campaign, "progress": progress, "shown_status": _status(uow, campaign, progress)})
     return render_page(
         "staff/campaigns/list.html",
         rows=rows,
@@ -275,7 +278,7 @@ def detail(uow: UnitOfWork, staff: Staff, campaign_id: int) -> ResponseReturnVal
         approver=uow.session.get(Staff, campaign.approved_by_staff_id) if campaign.approved_by_staff_id else None,
         may_approve=campaign.status == "pending_approval" and campaign.created_by_staff_id != staff.id,
         progress=progress,
-        shown_status=_status(campaign, progress),
+        shown_status=_status(uow, campaign, progress),
         status_names=STATUS_NAMES,
         variants=variants,
         starts=campaigns.quiet_hours_end(campaign.send_at, uow.settings.tz),

@@ -265,3 +265,27 @@ def test_a_huge_campaign_id_is_a_404(runtime, client):
     people = crew(runtime.sessions)
     sign_in(client, people["marketer"].code)
     assert client.get("/staff/console/campaigns/99999999999999999999").status_code == 404
+
+
+def test_a_campaign_not_started_15_minutes_after_its_time_is_flagged_but_not_in_the_quiet_hours(
+    runtime, client, session, clock
+):
+    clock.set(datetime(2026, 11, 30, 21, 50, tzinfo=TAIPEI))
+    people = crew(runtime.sessions)
+    segment_id = make_segment(runtime.sessions)
+    sign_in(client, people["marketer"].code)
+    send(client, "/staff/console/campaigns/new", _form(segment_id, when="later", send_at="2026-11-30T21:55"))
+    campaign_id = session.scalars(select(Campaign.id)).one()
+    page = f"/staff/console/campaigns/{campaign_id}"
+
+    clock.set(datetime(2026, 11, 30, 21, 59, tzinfo=TAIPEI))
+    on_time = client.get(page).get_data(as_text=True)
+    clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=TAIPEI))  # the job did not run; the quiet hours began
+    quiet = client.get(page).get_data(as_text=True)
+    clock.set(datetime(2026, 12, 1, 9, 16, tzinfo=TAIPEI))
+    late = client.get(page).get_data(as_text=True)
+
+    assert 'data-testid="overdue"' not in on_time and 'data-testid="overdue"' not in quiet
+    assert 'data-testid="overdue"' in late and "逾時未發送" in client.get("/staff/console/campaigns/").get_data(
+        as_text=True
+    )

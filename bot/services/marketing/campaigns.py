@@ -326,6 +326,14 @@ def start_due_campaigns(
     return outbox_ids
 
 
+def is_overdue(campaign: Campaign, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether a scheduled campaign should have started more than STUCK_AFTER ago (its time, or 09:00 after the
+    quiet hours it fell in) and has not: the minute job is not running, or the campaign fails to start."""
+    if campaign.status != "scheduled" or in_quiet_hours(now, tz):
+        return False
+    return now - quiet_hours_end(campaign.send_at, tz) > STUCK_AFTER
+
+
 @dataclass(frozen=True)
 class Progress:
     """Where a campaign's delivery stands, counted in recipients from its outbox rows."""
