@@ -36,7 +36,10 @@ def menu_image(active_tab: int, labels: list[str]) -> bytes:
 
 
 def definition(name: str, bottom: list[dict[str, Any]]) -> dict[str, Any]:
-    tabs = [{"type": "richmenuswitch", "richMenuAliasId": f"tab-{tab}", "data": f"tab={tab}"} for tab in ("a", "b")]
+    tabs = [
+        {"type": "richmenuswitch", "richMenuAliasId": f"tab-{tab}", "data": f"action=menu_tab&tab={tab}"}
+        for tab in ("a", "b")
+    ]
     step = WIDTH // len(bottom)
     return {
         "size": {"width": WIDTH, "height": HEIGHT},
