@@ -94,8 +94,8 @@ __all__ = [
     "StampCard",
     "StampCardTemplate",
     "StampEntry",
-    "StreakFreezeEntry",
     "Store",
+    "StreakFreezeEntry",
     "TierChange",
     "WebhookEvent",
 ]

@@ -32,9 +32,7 @@ class BarcodeUse(TimestampMixin, Base):
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
 
     __table_args__ = (
-        UniqueConstraint(
-            "member_id", "time_step", "generation", name="uq_barcode_uses_member_id_time_step_generation"
-        ),
+        UniqueConstraint("member_id", "time_step", "generation", name="uq_barcode_uses_member_id_time_step_generation"),
     )
 
 

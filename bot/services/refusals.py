@@ -77,6 +77,8 @@ class Reason(StrEnum):
     STORE_CODE_INVALID = "store_code_invalid"
     STORE_CODE_TAKEN = "store_code_taken"
     STORE_FIELD_INVALID = "store_field_invalid"
+    # The marketer's console
+    SEGMENT_IN_USE = "segment_in_use"
     API_KEY_NAME_TAKEN = "api_key_name_taken"
     # The member barcode
     # What the scanner is told for a code that leads to no member, whether its member id is unknown or its code

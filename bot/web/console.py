@@ -213,7 +213,10 @@ def segment_delete(uow: UnitOfWork, staff: Staff, segment_id: int) -> ResponseRe
     if segment is None:
         return message_page(t(NOT_FOUND), 404)
     name = segment.name
-    delete_segment(uow.session, staff, segment, uow.now)
+    try:
+        delete_segment(uow.session, staff, segment, uow.now)
+    except Refused as refused:
+        return message_page(refusal_text(refused), 409)
     session[NOTICE_KEY] = t(DELETED, name=name)
     return redirect(url_for("console.segments"))
 

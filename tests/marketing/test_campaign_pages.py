@@ -289,3 +289,22 @@ def test_a_campaign_not_started_15_minutes_after_its_time_is_flagged_but_not_in_
     assert 'data-testid="overdue"' in late and "逾時未發送" in client.get("/staff/console/campaigns/").get_data(
         as_text=True
     )
+
+
+def test_a_segment_a_campaign_was_made_for_cannot_be_deleted(runtime, client, session, clock):
+    from models import Segment
+    from tests.campaign_helpers import make_campaign
+
+    clock.set(NOON)
+    people = crew(runtime.sessions)
+    segment_id = make_segment(runtime.sessions, name="常客")
+    unused = make_segment(runtime.sessions, name="沒用到的分群")
+    make_campaign(runtime.sessions, NOON, segment_id=segment_id)
+    sign_in(client, people["marketer"].code)
+
+    refused = send(client, f"/staff/console/segments/{segment_id}/delete")
+    deleted = send(client, f"/staff/console/segments/{unused}/delete")
+
+    assert refused.status_code == 409 and "已用於推播活動" in refused.get_data(as_text=True)
+    assert session.get(Segment, segment_id) is not None
+    assert deleted.status_code == 302 and session.get(Segment, unused) is None

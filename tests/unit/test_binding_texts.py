@@ -15,7 +15,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 PARAMS = {"left": 4, "number": "M00000001", "points": 50, "brand": "OMO", "min_spend": "300", "store_code": "S1"}
 PARAMS["key_id"] = 1
 PARAMS |= {"scope": "members", "scopes": "scan, coupons, members"}
-PARAMS |= {"minutes": 15, "code": "C001", "length": 10, "field": "地址"}
+PARAMS |= {"minutes": 15, "code": "C001", "length": 10, "field": "地址", "name": "常客"}
 # Refusals raised by the services and links these pages use, shown through the same translation.
 FROM_OTHER_MODULES = {
     "這個手機號碼已經是會員，請改用「綁定既有會員」",

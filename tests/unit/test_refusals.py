@@ -27,6 +27,7 @@ PARAMS = {
     "code": "C001",
     "length": 10,
     "field": "地址",
+    "name": "常客",
 }
 # Errors the POS API answers at its door, before any service is asked.
 EDGE_ONLY = {"unauthorized", "invalid_request", "rate_limited"}

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.db import transaction
+from bot.refusal_texts import text_for
 from bot.services.barcode import codes as barcode
 from bot.services.barcode.codes import STEP_SECONDS, ScanRefused
 from bot.services.barcode.scanning import scan
-from bot.refusal_texts import text_for
 from bot.services.refusals import Reason, Refused
 from models import Member, ScanLog
 from tests.concurrency import race

@@ -30,8 +30,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
 from bot.services.marketing.definition import DefinitionError, parse_definition
+from bot.services.refusals import Reason, Refused
 from bot.services.staff.audit import record_change
 from models import (
+    Campaign,
     Checkin,
     Consent,
     Coupon,
@@ -337,7 +339,10 @@ def update_segment(session: Session, staff: Staff, segment: Segment, name: str, 
 
 
 def delete_segment(session: Session, staff: Staff, segment: Segment, at: datetime) -> None:
-    """Delete a saved segment, audited with its name."""
+    """Delete a saved segment, audited with its name; SEGMENT_IN_USE while a campaign was made for it (the campaign
+    keeps what it was sent to)."""
+    if session.scalar(select(Campaign.id).where(Campaign.segment_id == segment.id).limit(1)) is not None:
+        raise Refused(Reason.SEGMENT_IN_USE, name=segment.name)
     record_change(session, staff, "segment.delete", segment, at, name=segment.name)
     session.delete(segment)
 
