@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot import delivery
 from bot.event_processing import process_event
 from bot.queue import huey
-from bot.runtime import get_runtime
+from bot.runtime import Runtime, get_runtime
 from bot.services.engagement import reminders
 from bot.services.marketing import campaigns
 from bot.services.marketing.segments import audience_for_marketing
@@ -43,10 +43,22 @@ def local_crontab(*, hour: int, minute: int, day: int | None = None) -> Callable
     return matches
 
 
+# Under a backlog an event whose reply token has gone stale steps aside for fresher ones (its answer will be a push
+# anyway), up to this many times, this many seconds each: at most a minute, so it is never starved.
+MAX_DEFERRALS = 10
+DEFER_SECONDS = 6
+
+
 @huey.task(retries=3, retry_delay=5)
-def process_webhook_event(inbox_id: int) -> None:
-    """Handle a stored webhook event, then send its replies at once (reply tokens are short-lived)."""
+def process_webhook_event(inbox_id: int, received_at: float | None = None, deferrals: int = 0) -> None:
+    """Handle a stored webhook event, then send its replies at once (reply tokens are short-lived).
+
+    `received_at` (Unix seconds) is when the webhook took the event: one whose reply token is already too old to use
+    waits behind the queue's other work while there is some, so a backlog spends its fresh tokens first."""
     runtime = get_runtime()
+    if received_at is not None and deferrals < MAX_DEFERRALS and _stale_behind_a_backlog(runtime, received_at):
+        process_webhook_event.schedule((inbox_id, received_at, deferrals + 1), delay=DEFER_SECONDS)
+        return
     policy = delivery.DeliveryPolicy.from_settings(runtime.settings)
     work = process_event(runtime, inbox_id)
     for message in work.claimed:
@@ -101,6 +113,12 @@ def sweep_stalled_work() -> None:
         apply_rich_menu(line_user_id)
     if stalled_events or stalled_messages:
         log.info("re-queued %d events and %d messages", len(stalled_events), len(stalled_messages))
+
+
+def _stale_behind_a_backlog(runtime: Runtime, received_at: float) -> bool:
+    """Whether the event's reply token can no longer be used while other work waits in the queue."""
+    age = runtime.clock.now().timestamp() - received_at
+    return age > outbox.REPLY_TOKEN_USABLE_FOR.total_seconds() and (queue_depth() or 0) > 0
 
 
 def queue_depth() -> int | None:

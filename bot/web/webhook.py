@@ -51,6 +51,7 @@ def callback() -> tuple[str, int]:
         payload = json.loads(body)
         with unit_of_work(runtime) as uow:
             new_ids = record_webhook(uow.session, payload, uow.now, is_known_event)
+            received_at = uow.now.timestamp()
     except (ValueError, RecursionError, MalformedWebhook) as exc:  # RecursionError: JSON nested too deep
         log.warning("signed webhook body refused: %s", exc)
         return "malformed webhook body", 400
@@ -58,7 +59,7 @@ def callback() -> tuple[str, int]:
 
     for inbox_id in new_ids:
         try:
-            process_webhook_event(inbox_id)
+            process_webhook_event(inbox_id, received_at)
         except Exception:
             # The event is stored; the sweeper hands it to a worker if the queue was unreachable.
             log.exception("could not enqueue webhook event %s", inbox_id)
