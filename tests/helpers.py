@@ -26,16 +26,21 @@ def count(session: Session, model: type) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
+# A bubble's blocks in the order LINE shows them; other keys keep their order. PostgreSQL keeps a message's JSON as
+# JSONB, which does not keep key order, so the order a user reads comes from here, not from the stored dict.
+_SHOWN_ORDER = {"header": 0, "hero": 1, "body": 2, "footer": 3}
+
+
 def texts(messages: list[dict]) -> list[str]:
-    """The text of every text message, and of every text inside Flex messages, in order."""
+    """The text of every text message, and of every text inside Flex messages, in the order a user reads them."""
     found: list[str] = []
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
             if node.get("type") == "text" and isinstance(node.get("text"), str):
                 found.append(node["text"])
-            for value in node.values():
-                walk(value)
+            for key in sorted(node, key=lambda key: _SHOWN_ORDER.get(key, -1)):
+                walk(node[key])
         elif isinstance(node, list):
             for item in node:
                 walk(item)
