@@ -11,7 +11,6 @@ inviter's invite missions move by one.
 from __future__ import annotations
 
 import enum
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -21,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from bot.services.engagement.missions import record_progress
 from bot.services.membership.members import member_of
+from bot.services.personal_codes import code_of
 from models import BindingAudit, InviteClaim, InviteCode, LineUser, Member, WebhookEvent
 
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud and typed without mistakes
 CODE_LENGTH = 6
 
 
@@ -49,22 +48,7 @@ def normalise_code(code: str) -> str:
 
 def invite_code_for(session: Session, member: Member, at: datetime) -> InviteCode:
     """The member's invite code, made now (at `at`) if they have none yet."""
-    found = session.scalars(select(InviteCode).where(InviteCode.member_id == member.id)).one_or_none()
-    if found is not None:
-        return found
-    for _attempt in range(5):
-        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-        try:
-            with session.begin_nested():
-                row = InviteCode(member_id=member.id, code=code, created_at=at)
-                session.add(row)
-                session.flush()
-            return row
-        except IntegrityError:  # the member's other request made one, or the code was taken: look again
-            found = session.scalars(select(InviteCode).where(InviteCode.member_id == member.id)).one_or_none()
-            if found is not None:
-                return found
-    raise RuntimeError("no free invite code after 5 attempts")
+    return code_of(session, InviteCode, "member_id", member.id, at, CODE_LENGTH)
 
 
 def _is_newcomer(session: Session, line_user: LineUser, since: datetime) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.membership.members import member_of
+from bot.services.personal_codes import code_of
 from models import (
     BindingAudit,
     LineUser,
@@ -37,7 +37,6 @@ from models import (
     WebhookEvent,
 )
 
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud and typed without mistakes
 CODE_LENGTH = 8
 CODE_SHAPE = re.compile(r"[A-HJ-NP-Z2-9]{8}")
 KEYWORD = "推薦碼"
@@ -89,22 +88,7 @@ def can_refer(staff: Staff) -> bool:
 
 def referral_code_for(session: Session, staff: Staff, at: datetime) -> ReferralCode:
     """The staff member's referral code, made now (at `at`) if they have none yet."""
-    found = session.scalars(select(ReferralCode).where(ReferralCode.staff_id == staff.id)).one_or_none()
-    if found is not None:
-        return found
-    for _attempt in range(5):
-        code = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-        try:
-            with session.begin_nested():
-                row = ReferralCode(staff_id=staff.id, code=code, created_at=at)
-                session.add(row)
-                session.flush()
-            return row
-        except IntegrityError:  # their other request made one, or the code was taken: look again
-            found = session.scalars(select(ReferralCode).where(ReferralCode.staff_id == staff.id)).one_or_none()
-            if found is not None:
-                return found
-    raise RuntimeError("no free referral code after 5 attempts")
+    return code_of(session, ReferralCode, "staff_id", staff.id, at, CODE_LENGTH)
 
 
 def referrer_of(session: Session, typed: str) -> tuple[Staff, Store] | None:
