@@ -36,6 +36,7 @@ from models.missions import InviteClaim, InviteCode, Mission, MissionProgress, P
 from models.purchases import Purchase, Refund, TierChange
 from models.referrals import ReferralAttribution, ReferralCode, ReferralLead, ReferralTouch
 from models.reminders import PointExpiryReminder
+from models.settings import StampCardTemplateVersion, TaskSettingsVersion, TierSetting, TierSettingsVersion
 from models.store import Staff, StaffAudit, Store
 
 __all__ = [
@@ -93,9 +94,13 @@ __all__ = [
     "StaffAudit",
     "StampCard",
     "StampCardTemplate",
+    "StampCardTemplateVersion",
     "StampEntry",
     "Store",
     "StreakFreezeEntry",
+    "TaskSettingsVersion",
     "TierChange",
+    "TierSetting",
+    "TierSettingsVersion",
     "WebhookEvent",
 ]
