@@ -27,7 +27,7 @@ from bot.services.engagement.missions import MissionCompleted
 from bot.services.messaging import outbox
 from bot.services.rewards.coupons import template_of
 from bot.services.rewards.stamp_views import view_of
-from bot.services.rewards.tiers import TIERS_BY_CODE
+from bot.services.rewards.tiers import TIER_LABELS
 from bot.settings import Settings
 from models import Coupon, LineUser, Member, StampCard, StampCardTemplate
 
@@ -93,7 +93,7 @@ def _card_filled(session: Session, settings: Settings, fact: facts.StampCardFill
 def _tier_changed(session: Session, settings: Settings, fact: facts.TierChanged, to: Recipient) -> Said:
     if not fact.upgrade:  # a downgrade is not announced
         return None
-    return notices.tier_upgraded(to.language, TIERS_BY_CODE[fact.to_tier].label), None
+    return notices.tier_upgraded(to.language, TIER_LABELS[fact.to_tier]), None
 
 
 @renders(facts.CouponIssued)

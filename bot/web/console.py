@@ -45,7 +45,7 @@ from bot.services.marketing.segments import (
     update_segment,
 )
 from bot.services.refusals import Refused
-from bot.services.rewards.tiers import TIERS
+from bot.services.rewards.tiers import TIER_CODES, TIER_LABELS
 from bot.uow import UnitOfWork
 from bot.web.backoffice import message_page, refusal_text, render_page, staff_page, t
 from models import CouponTemplate, Member, Segment, Staff, StampCardTemplate, Store
@@ -114,7 +114,7 @@ def _builder_options(uow: UnitOfWork) -> dict[str, Any]:
     referrers = session_.scalars(select(Staff).where(Staff.role.in_(("clerk", "manager"))).order_by(Staff.code))
     return {
         "kinds": [[code, t(label)] for code, label in CONDITION_KINDS.items()],
-        "tiers": [[tier.code, t(tier.label)] for tier in TIERS],
+        "tiers": [[code, t(TIER_LABELS[code])] for code in TIER_CODES],
         "stores": [[s.id, f"{s.name}（{s.code}）"] for s in stores],
         "stampCards": [[c.id, c.name] for c in cards],
         "coupons": [[c.id, c.name] for c in coupons],
@@ -245,7 +245,7 @@ def segment_preview(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 
 
 def _tier_name(code: str) -> str:
-    return next((tier.label for tier in TIERS if tier.code == code), code)
+    return TIER_LABELS.get(code, code)
 
 
 # Programme settings: coupon templates.

@@ -38,7 +38,7 @@ from bot.services.rewards.coupons import redeem_coupon, template_of, undo_redemp
 from bot.services.rewards.purchases import PurchaseRequest, find_purchase, record_purchase
 from bot.services.rewards.stamp_views import card_views
 from bot.services.rewards.stamps_at_till import stamp_at_till
-from bot.services.rewards.tiers import TIERS, TIERS_BY_CODE
+from bot.services.rewards.tiers import tier_of
 from bot.uow import UnitOfWork
 from bot.web.api_errors import STATUS
 from bot.web.backoffice import attempt, message_page, refusal_text, render_page, staff_page, t
@@ -156,7 +156,7 @@ def _carrier(member: Member) -> dict[str, Any] | None:
 def member_json(session: Session, member: Member, *, at: datetime, tz: tzinfo, spendable: bool) -> dict[str, Any]:
     """The member as the counter shows them: no full phone number, the carrier as a barcode."""
     about = summary(session, member)
-    tier = TIERS_BY_CODE.get(member.tier, TIERS[0])
+    tier = tier_of(session, member.tier)
     coupons = []
     for coupon in usable_coupons(session, member.id, at):
         template = template_of(session, coupon)

@@ -22,7 +22,7 @@ from bot.services.rewards.ledger import IdempotencyConflict, InsufficientPoints,
 from bot.services.rewards.point_expiry import expire_points, expiry_for
 from bot.services.rewards.purchases import PurchaseRequest, points_for, record_purchase
 from bot.services.rewards.refunds import RefundRequest, record_refund
-from bot.services.rewards.tiers import TIERS_BY_CODE
+from bot.services.rewards.tiers import tiers_by_code
 from bot.services.staff.api_keys import create_api_key
 from models import Member, PointEntry, Store
 
@@ -124,7 +124,7 @@ def ledger_machine(sessions: sessionmaker[Session], store_id: int) -> type[RuleB
             with transaction(sessions) as session:
                 member = session.get(Member, self.member_id)
                 assert member is not None
-                expected = points_for(amount, TIERS_BY_CODE[member.tier])
+                expected = points_for(amount, tiers_by_code(session)[member.tier])
                 answer = record_purchase(session, store_id, request, at=self.now, tz=TZ)
             assert (answer.replayed, answer.body["points_earned"]) == (False, expected)  # 201: a new purchase
             earn_key = f"purchase:{answer.body['purchase_id']}"

@@ -9,11 +9,17 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services import facts
 from bot.services.marketing.segments import audience_for_marketing, count, members_matching
+from bot.services.marketing.settings_forms import BAD_DATES, next_version
+from bot.services.marketing.settings_forms import SettingsError as SettingsError
+from bot.services.marketing.settings_forms import changed_fields as _changed_fields
+from bot.services.marketing.settings_forms import day as _day
+from bot.services.marketing.settings_forms import text as _text
+from bot.services.marketing.settings_forms import whole as _whole
 from bot.services.refusals import Reason
 from bot.services.rewards.coupons import CouponRefused, issue_coupon
 from models import Coupon, CouponTemplate, CouponTemplateVersion, Member, Segment, Staff
@@ -29,7 +35,6 @@ BAD_AMOUNT = "折抵金額請填 1 到 100,000 元"
 BAD_PERCENT = "折扣請填 1 到 99（%）"
 BAD_ITEM = "請輸入兌換或買一送一的品項（最多 100 個字）"
 BAD_MIN_SPEND = "最低消費請填 0 到 10,000,000 元"
-BAD_DATES = "請填正確的日期（例如 2026-01-31），開始日期要早於結束日期"
 BAD_DAYS = "發券後有效天數請填 1 到 3650 天，或留空"
 BAD_TOTAL = "發行總量請填 1 到 10,000,000，或留空（不限）"
 TOTAL_BELOW_ISSUED = "發行總量不能少於已發出的 {issued} 張"
@@ -52,43 +57,6 @@ SETTINGS_FIELDS = (
     "is_active",
     "redeemable_without_member",
 )
-
-
-class SettingsError(ValueError):
-    """A setting that cannot be saved or a hand issue that cannot be done: `message` is a zh-TW msgid, `field`
-    the form field it is about (if any), `params` fill the message."""
-
-    def __init__(self, message: str, field: str | None = None, **params: Any) -> None:
-        super().__init__(message)
-        self.message, self.field, self.params = message, field, params
-
-
-def _text(form: dict[str, str], key: str) -> str:
-    return " ".join(str(form.get(key, "")).split())
-
-
-def _whole(form: dict[str, str], key: str, low: int, high: int, problem: str, *, optional: bool) -> int | None:
-    raw = _text(form, key).replace(",", "")
-    if raw == "" and optional:
-        return None
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise SettingsError(problem, key)
-    return int(raw)
-
-
-def _day(form: dict[str, str], key: str) -> date | None:
-    raw = _text(form, key)
-    if raw == "":
-        return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-        raise SettingsError(BAD_DATES, key)
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise SettingsError(BAD_DATES, key) from None
-    if not date(2000, 1, 1) <= day <= date(9998, 12, 31):
-        raise SettingsError(BAD_DATES, key)
-    return day
 
 
 @dataclass(frozen=True)
@@ -188,13 +156,12 @@ def versions_of(session: Session, template: CouponTemplate) -> list[CouponTempla
 def _add_version(
     session: Session, template: CouponTemplate, settings: dict[str, Any], staff: Staff | None, at: datetime
 ) -> None:
-    latest = session.scalar(
-        select(func.max(CouponTemplateVersion.version)).where(CouponTemplateVersion.template_id == template.id)
-    )
     session.add(
         CouponTemplateVersion(
             template_id=template.id,
-            version=(latest or 0) + 1,
+            version=next_version(
+                session, CouponTemplateVersion.version, CouponTemplateVersion.template_id == template.id
+            ),
             settings=settings,
             staff_id=staff.id if staff else None,
             at=at,
@@ -233,10 +200,8 @@ def update_template(
 
 
 def changed_fields(older: dict[str, Any] | None, newer: dict[str, Any]) -> list[str]:
-    """The settings that differ between two versions (all of them for the first)."""
-    if older is None:
-        return []
-    return [key for key in SETTINGS_FIELDS if older.get(key) != newer.get(key)]
+    """The settings that differ between two versions (none for the first)."""
+    return _changed_fields(older, newer, SETTINGS_FIELDS)
 
 
 # Issuing by hand.

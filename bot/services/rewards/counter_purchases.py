@@ -17,7 +17,7 @@ from bot.services.refusals import Reason, Refused
 from bot.services.rewards.purchases import PurchaseResult, find_purchase, points_for
 from bot.services.rewards.refunds import RefundRequest, record_refund
 from bot.services.rewards.stamp_cards import active_templates, cards_for, earned_on, local_day
-from bot.services.rewards.tiers import TIERS, TIERS_BY_CODE
+from bot.services.rewards.tiers import tier_of
 from models import Member, StampCardTemplate
 
 # As long as a coupon's redemption may be undone: the clerk notices a mistake while the shopper is still there.
@@ -54,7 +54,7 @@ def _wanted(template: StampCardTemplate, amount: int) -> int:
 
 def preview_purchase(session: Session, member: Member, amount: int, *, at: datetime, tz: tzinfo) -> PurchasePreview:
     """The points and stamps a purchase of `amount` would earn `member` at `at`, recording nothing."""
-    points = points_for(amount, TIERS_BY_CODE.get(member.tier, TIERS[0]))
+    points = points_for(amount, tier_of(session, member.tier))
     open_cards = {card.template_id: card for card in cards_for(session, member.id, at)}
     day = local_day(at, tz)
     stamps = []

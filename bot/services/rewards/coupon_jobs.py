@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.services import facts
 from bot.services.rewards.coupon_rules import template_by_code
 from bot.services.rewards.coupons import CouponRefused, issue_coupon
-from bot.services.rewards.tiers import TIERS_BY_CODE
+from bot.services.rewards.tiers import current_tiers
 from models import Coupon, CouponTemplate, LineUser, Member
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def issue_birthday_coupons(session: Session, at: datetime, tz: tzinfo) -> int:
     """Give each member whose birthday is today (brand-local) their tier's birthday coupon, once a year, and push
     it to those bound to a LINE account. Returns how many coupons were issued now."""
     today = at.astimezone(tz).date()
-    benefit = {code: tier.birthday_coupon for code, tier in TIERS_BY_CODE.items() if tier.birthday_coupon}
+    benefit = {tier.code: tier.birthday_coupon for tier in current_tiers(session) if tier.birthday_coupon}
     born_today = session.scalars(
         select(Member)
         .where(Member.erased_at.is_(None), Member.tier.in_(benefit), _birthdays_today(today))

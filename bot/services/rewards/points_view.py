@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.membership.members import points_balance
 from bot.services.rewards.point_expiry import REMIND_DAYS_BEFORE, points_expiring
-from bot.services.rewards.tiers import TIERS, TIERS_BY_CODE, rolling_spend
+from bot.services.rewards.tiers import current_tiers, rolling_spend
 from models import Member, PointEntry
 
 LATEST = 5
@@ -38,9 +38,10 @@ class PointsView:
 
 def points_view(session: Session, member: Member, at: datetime, tz: tzinfo) -> PointsView:
     """The member's points as the chat shows them, at `at` (brand-local days in `tz`)."""
-    tier = TIERS_BY_CODE.get(member.tier)
+    tiers = current_tiers(session)
+    tier = next((t for t in tiers if t.code == member.tier), None)
     next_tier: tuple[str, int] | None = None
-    higher = [t for t in TIERS if tier is not None and t.threshold > tier.threshold]
+    higher = [t for t in tiers if tier is not None and t.threshold > tier.threshold]
     if higher:
         target = min(higher, key=lambda t: t.threshold)
         next_tier = (target.label, max(0, target.threshold - rolling_spend(session, member.id, at)))

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.rewards.coupon_rules import template_by_code
 from bot.services.rewards.stamp_views import HowToEarn, how_to_earn
-from bot.services.rewards.tiers import TIERS
+from bot.services.rewards.tiers import current_tiers
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Programme:
 def programme(session: Session) -> Programme:
     """The active stamp-card campaigns and the tiers with their thresholds, earn rates and birthday gifts."""
     tiers = []
-    for tier in TIERS:
+    for tier in current_tiers(session):
         gift = template_by_code(session, tier.birthday_coupon) if tier.birthday_coupon else None
         tiers.append(TierOffer(tier.label, tier.threshold, tier.earn_multiplier, gift.name if gift else None))
     return Programme(campaigns=how_to_earn(session), tiers=tiers)

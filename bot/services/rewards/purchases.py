@@ -26,7 +26,7 @@ from bot.services.refusals import Reason, Refused
 from bot.services.rewards.ledger import post_points
 from bot.services.rewards.point_expiry import expiry_for
 from bot.services.rewards.stamps import stamps_for_purchase
-from bot.services.rewards.tiers import NTD_PER_POINT, TIERS, TIERS_BY_CODE, Tier, evaluate_tier
+from bot.services.rewards.tiers import NTD_PER_POINT, Tier, evaluate_tier, tier_of
 from bot.services.staff.counter import find_active_staff
 from models import Member, Purchase, Store
 
@@ -174,7 +174,7 @@ def record_purchase(
 
 
 def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime, tz: tzinfo) -> PurchaseResult:
-    points = points_for(purchase.amount, TIERS_BY_CODE.get(member.tier, TIERS[0]))
+    points = points_for(purchase.amount, tier_of(session, member.tier))
     if points > 0:
         post_points(
             session,
