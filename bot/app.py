@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.web.health import bp as health_bp
     from bot.web.join import bp as join_bp
     from bot.web.referrals import bp as referrals_bp
+    from bot.web.reports import bp as reports_bp
     from bot.web.scratch import bp as scratch_bp
     from bot.web.staff_auth import bp as staff_auth_bp
     from bot.web.webhook import bp as webhook_bp
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(campaigns_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(api_members_bp)
     app.register_blueprint(api_coupons_bp)
     app.register_blueprint(coupon_images_bp)

@@ -45,6 +45,7 @@ NAV_PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("console.segments", "會員分群", ("marketer",)),
     ("console.coupon_templates", "優惠券設定", ("marketer",)),
     ("campaigns.list", "推播活動", ("marketer",)),
+    ("reports.dashboard", "會員經營總覽", ("marketer",)),
 )
 SIGNED_OUT = "請先登入"
 SESSION_ENDED = "登入已逾時，請重新登入"
