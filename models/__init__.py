@@ -1,5 +1,6 @@
 """SQLAlchemy 2.0 typed models, one module per domain, sharing one metadata."""
 
+from models.audiences import MemberRfm, MemberTag, MemberTagEvent, Product, Tag, TagEvaluation
 from models.barcode import BarcodeKey, BarcodeUse, ScanLog
 from models.base import Base
 from models.binding import (
@@ -74,6 +75,9 @@ __all__ = [
     "Member",
     "MemberBalance",
     "MemberImport",
+    "MemberRfm",
+    "MemberTag",
+    "MemberTagEvent",
     "Mission",
     "MissionProgress",
     "OutboundMessage",
@@ -81,6 +85,7 @@ __all__ = [
     "PointEntry",
     "PointExpiryReminder",
     "PollAnswer",
+    "Product",
     "Purchase",
     "ReferralAttribution",
     "ReferralCode",
@@ -98,6 +103,8 @@ __all__ = [
     "StampEntry",
     "Store",
     "StreakFreezeEntry",
+    "Tag",
+    "TagEvaluation",
     "TaskSettingsVersion",
     "TierChange",
     "TierSetting",

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bot.services.marketing.rfm import RFM_GROUPS
 from bot.services.rewards.tiers import TIERS
 
 MAX_DEPTH = 5
@@ -26,6 +27,7 @@ MAX_AMOUNT = 100_000_000
 SOURCES = ("line", "counter", "api", "pos_import")
 COUPON_STATES = ("held", "redeemed", "expiring")
 SKU_PATTERN = re.compile(r"^[^\x00-\x1f]{1,64}$")
+CATEGORY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
 
 # The kinds of condition, with the name the builder shows.
 CONDITION_KINDS: dict[str, str] = {
@@ -47,6 +49,9 @@ CONDITION_KINDS: dict[str, str] = {
     "source": "入會管道",
     "referred_by": "推薦店員",
     "checkin_streak": "目前連續簽到天數",
+    "bought_category": "期間內買過的商品類別",
+    "tags": "會員標籤",
+    "rfm_group": "RFM 顧客分群",
 }
 
 BAD_ROOT = "分群條件格式不正確"
@@ -68,6 +73,8 @@ P_MONTH = "月份請選 1 到 12"
 P_SKU = "SKU 請填 1 到 64 個字"
 P_STATE = "請選擇優惠券狀態"
 P_ID = "請選擇一個項目"
+P_CATEGORY = "商品類別請填 1 到 64 個字"
+P_RFM = "不認得的 RFM 分群"
 
 
 class DefinitionError(ValueError):
@@ -233,6 +240,16 @@ def _skus(raw: dict[str, Any]) -> dict[str, Any]:
     return {"skus": sorted({s for s in skus if s}), "days": _days(raw)}
 
 
+def _categories(raw: dict[str, Any]) -> dict[str, Any]:
+    values = raw.get("categories")
+    if not isinstance(values, list) or not 0 < len(values) <= MAX_LIST:
+        raise _Problem(P_LIST)
+    categories = [v.strip() if isinstance(v, str) else None for v in values]
+    if any(c is None or not CATEGORY_PATTERN.match(c) for c in categories):
+        raise _Problem(P_CATEGORY)
+    return {"categories": sorted({c for c in categories if c}), "days": _days(raw)}
+
+
 def _coupons(raw: dict[str, Any]) -> dict[str, Any]:
     state = raw.get("state")
     if state not in COUPON_STATES:
@@ -279,4 +296,7 @@ _FIELDS: dict[str, Any] = {
     "source": lambda r: {"sources": _choices(r, "sources", SOURCES, P_SOURCE)},
     "referred_by": lambda r: {"staff_ids": _id_list(r, "staff_ids")},
     "checkin_streak": _streak,
+    "bought_category": _categories,
+    "tags": lambda r: {"tag_ids": _id_list(r, "tag_ids")},
+    "rfm_group": lambda r: {"groups": _choices(r, "groups", tuple(RFM_GROUPS), P_RFM)},
 }

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    case,
     exists,
     extract,
     false,
@@ -40,6 +41,9 @@ from models import (
     LineUser,
     Member,
     MemberBalance,
+    MemberRfm,
+    MemberTag,
+    Product,
     Purchase,
     ReferralAttribution,
     Segment,
@@ -115,6 +119,21 @@ def _bought(ctx: _Context, skus: list[str]) -> ColumnElement[bool]:
     return has_sku
 
 
+def _bought_category(ctx: _Context, categories: list[str]) -> ColumnElement[bool]:
+    """A purchase with an item whose SKU is in the catalogue under one of these categories (unknown SKUs are in
+    no category)."""
+    skus = select(Product.sku).where(Product.category.in_(categories))
+    if ctx.dialect == "postgresql":
+        # Items that are not a JSON array (none recorded) have no lines rather than failing the whole select.
+        array = case((func.jsonb_typeof(Purchase.items) == "array", Purchase.items), else_=literal([], JSONB))
+        lines = func.jsonb_array_elements(array).table_valued("value")
+        sku: ColumnElement[Any] = lines.c.value.op("->>")("sku")
+    else:
+        lines = func.json_each(Purchase.items).table_valued("value")
+        sku = func.json_extract(lines.c.value, "$.sku")
+    return exists(select(1).select_from(lines).where(sku.in_(skus)))
+
+
 def _coupons(ctx: _Context, cond: dict[str, Any]) -> ColumnElement[bool]:
     query = select(Coupon.member_id).where(Coupon.voided_at.is_(None))
     if cond["template_id"] is not None:
@@ -168,6 +187,17 @@ def _condition(ctx: _Context, cond: dict[str, Any]) -> ColumnElement[bool]:
         return Member.id.in_(
             select(Purchase.member_id).where(_purchases_in(ctx, cond["days"]), _bought(ctx, cond["skus"]))
         )
+    if kind == "bought_category":
+        return Member.id.in_(
+            select(Purchase.member_id).where(
+                _purchases_in(ctx, cond["days"]), _bought_category(ctx, cond["categories"])
+            )
+        )
+    if kind == "tags":
+        # Never correlated: a rule tag's evaluation runs this select inside statements on member_tags.
+        return Member.id.in_(select(MemberTag.member_id).where(MemberTag.tag_id.in_(cond["tag_ids"])).correlate(None))
+    if kind == "rfm_group":
+        return Member.id.in_(select(MemberRfm.member_id).where(MemberRfm.rfm_group.in_(cond["groups"])))
     if kind == "stamps":
         cards = select(StampCard.member_id).where(
             StampCard.template_id == cond["template_id"], StampCard.is_open.is_(True)
