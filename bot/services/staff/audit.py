@@ -9,10 +9,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import ApiKey, Segment, Staff, StaffAudit, Store
+from models import (
+    ApiKey,
+    Segment,
+    Staff,
+    StaffAudit,
+    StampCardTemplate,
+    Store,
+    TaskSettingsVersion,
+    TierSettingsVersion,
+)
 
-Target = Staff | Store | ApiKey | Segment
-TARGET_TYPES: dict[type, str] = {Staff: "staff", Store: "store", ApiKey: "api_key", Segment: "segment"}
+Target = Staff | Store | ApiKey | Segment | StampCardTemplate | TierSettingsVersion | TaskSettingsVersion
+TARGET_TYPES: dict[type, str] = {
+    Staff: "staff",
+    Store: "store",
+    ApiKey: "api_key",
+    Segment: "segment",
+    StampCardTemplate: "stamp_card_template",
+    TierSettingsVersion: "tier_settings",
+    TaskSettingsVersion: "task_settings",
+}
 
 
 def record_change(
