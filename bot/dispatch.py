@@ -20,6 +20,7 @@ from bot.chat import coupons as coupon_chat
 from bot.chat import missions as mission_chat
 from bot.chat import notices
 from bot.chat import stamps as stamp_chat
+from bot.chat.wire import to_json
 from bot.i18n import language_for
 from bot.services import facts
 from bot.services.engagement.mission_views import completed_view
@@ -148,7 +149,7 @@ def dispatch(uow: UnitOfWork) -> None:
             continue
         assert to is not None
         messages, once_key = said
-        payloads = [message.to_dict() for message in messages]
+        payloads = [to_json(message) for message in messages]
         if once_key is not None:
             outbound_id = outbox.queue_push_once(session, to.line_user.line_user_id, payloads, once_key)
             uow.send_after_commit([outbound_id] if outbound_id is not None else [])

@@ -12,6 +12,7 @@ from linebot.v3.webhooks import Event, FollowEvent
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.chat.wire import to_json
 from bot.i18n import language_for
 from bot.line_client import LineDeliveryError, Profile
 from bot.runtime import Runtime
@@ -100,7 +101,7 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
         uow.after_commit.relink_menu(line_user.line_user_id)
     if not replies or not row.line_user_id:
         return
-    payloads = [reply.to_dict() for reply in replies]
+    payloads = [to_json(reply) for reply in replies]
     reply_token = getattr(event, "reply_token", None)
     if reply_token:
         queued = outbox.queue_reply(

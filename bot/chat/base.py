@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from linebot.v3.messaging import FlexContainer, FlexMessage, Message, QuickReply, TextMessage
@@ -70,6 +71,7 @@ def flex(alt_text: str, container: dict[str, Any], quick_reply: QuickReply | Non
     return FlexMessage(altText=alt_text[:400], contents=FlexContainer.from_dict(container), quickReply=quick_reply)
 
 
+@cache  # the same few menus on most answers: built (and checked by the SDK) once per language
 def quick_menu(language: str, is_member: bool = False) -> QuickReply:
     return QuickReply.from_dict(
         {
