@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.web.referrals import bp as referrals_bp
     from bot.web.reports import bp as reports_bp
     from bot.web.scratch import bp as scratch_bp
+    from bot.web.settings_pages import bp as settings_bp
     from bot.web.staff_auth import bp as staff_auth_bp
     from bot.web.webhook import bp as webhook_bp
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(counter_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(settings_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(reports_bp)
     app.register_blueprint(api_members_bp)

@@ -44,6 +44,9 @@ NAV_PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("admin.audit", "異動紀錄", ("manager",)),
     ("console.segments", "會員分群", ("marketer",)),
     ("console.coupon_templates", "優惠券設定", ("marketer",)),
+    ("settings.stamp_cards", "集點卡設定", ("marketer",)),
+    ("settings.tiers", "等級設定", ("marketer",)),
+    ("settings.tasks", "任務設定", ("marketer",)),
     ("campaigns.list", "推播活動", ("marketer",)),
     ("reports.dashboard", "會員經營總覽", ("marketer",)),
 )
