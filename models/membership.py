@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin
@@ -48,6 +48,9 @@ class Consent(TimestampMixin, Base):
     privacy_version: Mapped[str] = mapped_column(String(32))
     marketing_opt_in: Mapped[bool] = mapped_column(default=False)
     channel: Mapped[str] = mapped_column(String(16))
+
+    # A member's latest consent (the marketing test of segments) is one index-only probe (migration 0027).
+    __table_args__ = (Index("ix_consents_member_id_id", "member_id", "id", postgresql_include=["marketing_opt_in"]),)
 
 
 class ErasureRequest(TimestampMixin, Base):

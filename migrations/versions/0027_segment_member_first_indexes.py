@@ -26,7 +26,10 @@ def upgrade() -> None:
             postgresql_include=["store_id", "amount", "refunded_amount"],
         )
         batch.create_index(
-            "ix_purchases_store_id_created_at", ["store_id", "created_at"], unique=False, postgresql_include=["member_id"]
+            "ix_purchases_store_id_created_at",
+            ["store_id", "created_at"],
+            unique=False,
+            postgresql_include=["member_id"],
         )
         batch.drop_index("ix_purchases_member_id")
         batch.drop_index("ix_purchases_store_id")
