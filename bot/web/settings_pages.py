@@ -59,7 +59,8 @@ def _not_cached(response: Response) -> Response:
 
 
 def _error(error: SettingsError) -> str:
-    return t(error.message, **error.params)
+    # Params that are labels (a tier's name) are msgids too.
+    return t(error.message, **{k: t(v) if isinstance(v, str) else v for k, v in error.params.items()})
 
 
 def _form(keys: Any) -> dict[str, str]:
@@ -209,6 +210,12 @@ def _tiers_page(
     )
 
 
+def _multiplier_text(multiplier: float) -> str:
+    """1.0, 1.2, 1.25: at least one decimal, at most two."""
+    shown = f"{multiplier:.2f}".rstrip("0")
+    return shown + "0" if shown.endswith(".") else shown
+
+
 def _tier_form_keys() -> list[str]:
     return [f"{field}_{code}" for code in TIER_CODES for field in ("threshold", "multiplier", "birthday")]
 
@@ -222,7 +229,7 @@ def tiers(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
         form: dict[str, str] = {}
         for tier in current_tiers(uow.session):
             form[f"threshold_{tier.code}"] = str(tier.threshold)
-            form[f"multiplier_{tier.code}"] = f"{tier.earn_multiplier:g}"
+            form[f"multiplier_{tier.code}"] = _multiplier_text(tier.earn_multiplier)
             form[f"birthday_{tier.code}"] = tier.birthday_coupon or ""
         return _tiers_page(uow, form)
     form = _form(_tier_form_keys())

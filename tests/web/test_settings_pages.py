@@ -123,7 +123,7 @@ def test_the_tier_page_refuses_a_threshold_below_the_tier_under_it_and_saves_a_r
     assert send(client, path, {**TIERS, "threshold_gold": "25000"}).status_code == 302
     page = client.get(path).get_data(as_text=True)
     assert "已儲存會員等級設定" in page
-    assert "行銷小組（K001）" in page and "金卡會員 門檻" in page and "10000 / 25000" in page
+    assert "行銷小組（K001）" in page and "金卡會員 門檻" in page and "10,000 / 25,000" in page
 
 
 def test_a_stamp_card_is_created_and_edited_on_its_page(client: Any, session: Any, people: dict[str, Any]) -> None:
