@@ -109,7 +109,7 @@ def test_signed_out_goes_to_sign_in(client, started):
     assert answer.status_code == 302 and "/staff/login" in answer.headers["Location"]
 
 
-@pytest.mark.parametrize("window", ["abc", "0", "9999", "-1", "１４", "14.5"])
+@pytest.mark.parametrize("window", ["abc", "0", "9999", "-1", "１４", "²", "14.5"])
 def test_a_wrong_window_is_refused_with_a_message(client, people, started, window):
     sign_in(client, people["marketer"].code)
 
@@ -191,3 +191,5 @@ def test_the_dashboard_csvs_in_english(client, people, started):
     assert weeks[0][0] == "Week (from Monday)"
     assert weeks[12][1] == "4"  # this week ends with the 4 members
     assert active[3][:2] == ["Members who bought in the last 30 days", "1"]  # the purchase of 2026-11-03
+    report = client.get(f"/staff/console/campaigns/{started}/report").get_data(as_text=True)
+    assert "Results by cohort" in report and "Revenue per member (NT$)" in report and "各組成效" not in report
