@@ -13,13 +13,12 @@ from datetime import UTC, datetime, timedelta
 from huey import crontab
 from sqlalchemy import select
 
-from bot import delivery
+from bot import campaign_runner, delivery
 from bot.event_processing import process_event
 from bot.queue import huey
 from bot.runtime import Runtime, get_runtime
 from bot.services.engagement import reminders
-from bot.services.marketing import campaigns
-from bot.services.marketing.segments import audience_for_marketing
+from bot.services.marketing import campaign_start, campaigns
 from bot.services.membership import menu_state
 from bot.services.messaging import backlog, outbox
 from bot.services.refusals import Refused
@@ -199,25 +198,24 @@ def remind_checkin_streaks() -> None:
 
 @huey.periodic_task(crontab(minute="*"))
 def send_due_campaigns() -> None:
-    """Every minute: start the campaigns whose time has come (none in the quiet hours, 22:00-09:00 local), each in
-    its own unit of work: its recipients and outbox rows are written in one transaction, then the rows are delivered
-    (the sweep re-sends any a dead worker left). A campaign that fails stays scheduled and is tried again."""
+    """Every minute: start the campaigns whose time has come (none in the quiet hours, 22:00-09:00 local) and resume
+    those whose start stopped (a worker died mid-way), each in its own steps (bot/campaign_runner.py); their outbox
+    rows are delivered once written (the sweep re-sends any a dead worker left). A campaign that fails to start stays
+    scheduled, one that fails mid-way is resumed: both are tried again next minute."""
     runtime = get_runtime()
+    now = runtime.clock.now()
     with runtime.sessions() as session:
-        due = campaigns.due_campaigns(session, runtime.clock.now(), runtime.settings.tz)
-    for campaign_id in due:
+        due = campaigns.due_campaigns(session, now, runtime.settings.tz)
+        stalled = campaign_start.stalled_preparations(session, now)
+    for campaign_id in stalled + due:
         try:
-            with unit_of_work(runtime) as uow:
-                outbox_ids = campaigns.start_campaign(
-                    uow.session,
-                    campaign_id,
-                    uow.now,
-                    uow.settings.tz,
-                    audience_for_marketing,
-                    uow.settings.marketing_pushes_per_week,
-                )
-                uow.send_after_commit(outbox_ids)
+            started = (
+                campaign_runner.resume(runtime, campaign_id)
+                if campaign_id in stalled
+                else campaign_runner.start(runtime, campaign_id)
+            )
         except Exception:  # one campaign's problem does not hold back the others; it is tried again next minute
             log.exception("campaign %s could not be started", campaign_id)
             continue
-        log.info("campaign %s started: %d outbox rows to deliver", campaign_id, len(outbox_ids))
+        if started is not None:
+            log.info("campaign %s: %d outbox rows queued", campaign_id, len(started.queued))

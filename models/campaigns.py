@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, TimestampMixin
@@ -15,8 +15,10 @@ class Campaign(TimestampMixin, Base):
     """A marketing message to a segment: its variants (A, and optionally B), the shares kept as a holdout and sent
     variant B, an optional coupon issued to each recipient, and when it goes out.
 
-    status: [pending_approval ->] scheduled -> started (its recipients and outbox rows written in one transaction);
-    cancelled before it starts."""
+    status: [pending_approval ->] scheduled -> started; cancelled before it starts. A started campaign is prepared in
+    steps, each its own transaction, that a killed worker resumes: its audience written as recipient rows
+    (`audience_size` once all are), then its outbox chunks (`chunks_written` so far, their retry keys derived from the
+    number), `prepared_at` once every chunk is written; `progress_at` is the last step's time."""
 
     __tablename__ = "campaigns"
 
@@ -37,8 +39,15 @@ class Campaign(TimestampMixin, Base):
     # A campaign whose audience was over CAMPAIGN_APPROVAL_ABOVE waits (pending_approval) for a second marketer.
     approved_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     approved_at: Mapped[datetime | None]
+    audience_size: Mapped[int | None]
+    chunks_written: Mapped[int] = mapped_column(default=0, server_default="0")
+    prepared_at: Mapped[datetime | None]
+    progress_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_campaigns_status_send_at", "status", "send_at"),)
+    __table_args__ = (
+        Index("ix_campaigns_status_send_at", "status", "send_at"),
+        CheckConstraint("chunks_written >= 0", name="chunks_written_not_negative"),
+    )
 
 
 class CampaignRecipient(TimestampMixin, Base):

@@ -4,36 +4,50 @@ and delivery to the local LINE platform that survives a worker dying mid-campaig
 
 from __future__ import annotations
 
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import tasks
+from bot import campaign_runner, tasks
+from bot.clock import FixedClock
 from bot.db import transaction
 from bot.delivery import deliver
-from bot.services.marketing import campaigns
+from bot.services.marketing import campaign_start, campaigns
 from bot.services.marketing.campaign_messages import CampaignInvalid, Personal, fill
-from bot.services.marketing.segments import audience_for_marketing
 from models import CampaignRecipient, Consent, Coupon, LineUser, Member, OutboundMessage
 from tests.binding_helpers import friend
 from tests.campaign_helpers import TAIPEI, campaign, consenting_members, make_campaign, make_segment
-from tests.concurrency import race
 from tests.coupon_helpers import make_template
 from tests.factories import make_member
-from tests.helpers import in_unit_of_work
 
 # 14:00 in Taipei (a Monday), well outside the quiet hours.
 NOON = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 
 def _start(runtime, at: datetime, *, send: bool = False, cap: int = campaigns.WEEKLY_CAP) -> list[int]:
-    started, _ = in_unit_of_work(
-        runtime,
-        lambda uow: campaigns.start_due_campaigns(uow.session, at, TAIPEI, audience_for_marketing, cap),
-        send=send,
-    )
-    return started
+    """Start the campaigns due at `at` step by step as the minute job does; the outbox ids written (delivered after
+    the commits when `send`)."""
+    if isinstance(runtime.clock, FixedClock):
+        runtime.clock.set(at)
+    else:
+        runtime.clock = FixedClock(at)
+    runtime.settings = dataclasses.replace(runtime.settings, marketing_pushes_per_week=cap)
+    queue = runtime.after_commit
+    if not send:
+        runtime.after_commit = lambda work: None
+    try:
+        with runtime.sessions() as session:
+            due = campaigns.due_campaigns(session, at, TAIPEI)
+        written = []
+        for campaign_id in due:
+            started = campaign_runner.start(runtime, campaign_id)
+            written += started.written if started else []
+        return written
+    finally:
+        runtime.after_commit = queue
 
 
 def _rows(session, campaign_id: int) -> list[OutboundMessage]:
@@ -250,7 +264,7 @@ def _platform_members(runtime, platform, n: int) -> list[str]:
 def test_a_worker_killed_mid_campaign_resumes_from_the_outbox_and_nobody_gets_it_twice_or_not_at_all(
     runtime, session, platform, clock, monkeypatch
 ):
-    monkeypatch.setattr(campaigns, "MULTICAST_MAX", 2)
+    monkeypatch.setattr(campaign_start, "MULTICAST_MAX", 2)
     users = _platform_members(runtime, platform, 5)
     clock.set(NOON)
     campaign_id = make_campaign(runtime.sessions, clock.now(), variants=[{"kind": "text", "text": "雙11 快閃"}])
@@ -298,20 +312,41 @@ def test_the_minute_job_starts_a_due_campaign_and_delivers_it_to_the_local_line_
         assert said.count(f"顧客{i}，週末見") == 1, said
 
 
-def test_workers_starting_the_same_campaign_at_once_write_its_chunks_once(runtime, sessions, session):
-    audience = consenting_members(runtime.sessions, 30)
+def test_workers_starting_the_same_campaign_at_once_claim_it_once(runtime, session):
+    consenting_members(runtime.sessions, 30)
     campaign_id = make_campaign(runtime.sessions, NOON)
+    runtime.clock = FixedClock(NOON)
+    runtime.after_commit = lambda work: None
 
-    def start(tx, i, all_have_read):
-        all_have_read()
-        return campaigns.start_campaign(tx, campaign_id, NOON, TAIPEI, audience_for_marketing)
+    with ThreadPoolExecutor(4) as pool:
+        started = list(pool.map(lambda _: campaign_runner.start(runtime, campaign_id), range(4)))
 
-    results = race(sessions, 4, start)
-
-    assert sorted(len(result) for result in results) == [0, 0, 0, 1], results
-    (row,) = _rows(session, campaign_id)
-    assert sorted(row.recipients) == sorted(user for _, user in audience)
+    assert sorted(s is not None for s in started) == [False, False, False, True]
+    assert len(_rows(session, campaign_id)) == 1
     assert session.scalar(select(func.count()).select_from(CampaignRecipient)) == 30
+
+
+def test_workers_resuming_the_same_start_at_once_put_each_member_in_exactly_one_chunk(runtime, session, monkeypatch):
+    monkeypatch.setattr(campaign_start, "MEMBERS_PER_STEP", 7)
+    monkeypatch.setattr(campaign_start, "MULTICAST_MAX", 3)
+    audience = consenting_members(runtime.sessions, 31)
+    campaign_id = make_campaign(runtime.sessions, NOON)
+    runtime.clock = FixedClock(NOON)
+    runtime.after_commit = lambda work: None
+    with transaction(runtime.sessions) as tx:
+        assert campaign_start.claim_campaign(tx, campaign_id, NOON, TAIPEI)
+
+    with ThreadPoolExecutor(4) as pool:
+        resumed = list(pool.map(lambda _: campaign_runner.resume(runtime, campaign_id), range(4)))
+
+    rows = _rows(session, campaign_id)
+    sent_to = [user for row in rows for user in row.recipients]
+    assert sorted(sent_to) == sorted(user for _, user in audience)
+    # 7 members a step: chunks of 3, 3, 1 for each of 4 full steps, then 3 members: 3.
+    assert len(rows) == 13 and len({row.retry_key for row in rows}) == 13
+    assert sorted(sum(len(r.written) for r in resumed) for _ in [0]) == [13]
+    assert campaign(session, campaign_id).chunks_written == 13
+    assert campaign(session, campaign_id).prepared_at is not None
 
 
 def test_a_campaign_that_cannot_start_stays_scheduled_and_does_not_hold_back_the_others(app, runtime, session, clock):

@@ -1,19 +1,18 @@
 """Campaigns: a message to a saved segment, sent now or at a set brand-local time, through the outbox.
 
-Starting a campaign is one transaction: the audience is resolved (the segment re-evaluated, blocked, unbound, erased
-and non-consenting members left out), each member is drawn a cohort (holdout, A or B; `capped` when they already had
-the weekly cap of marketing pushes), coupons are issued (once per member and campaign: its source key), and the
-recipients are grouped by identical rendered messages into outbox rows of at most 500 (a multicast, or a push for a
-single recipient), each with its own retry key derived from the campaign and chunk. Nothing is sent in it: delivery
-sends the rows after the commit, and the outbox sweep re-sends rows a dead worker left behind, with the same retry
-keys, so no chunk goes twice and none is skipped. The campaign is claimed (scheduled -> started) in the same
-transaction, so a second run of the job writes nothing.
+A campaign is composed, approved when its audience is large, and scheduled here. Starting it (campaign_start.py) is
+done in steps, each its own transaction, that a killed worker resumes: the audience is resolved (the segment
+re-evaluated, blocked, unbound, erased and non-consenting members left out) and written as recipient rows, each
+member drawn a cohort (holdout, A or B; `capped` when they already had the weekly cap of marketing pushes); then, in
+batches, coupons are issued (once per member and campaign: its source key) and the recipients grouped by identical
+rendered messages into outbox rows of at most 500 (a multicast, or a push for a single recipient), each with its own
+retry key derived from the campaign and chunk number. Delivery sends the rows after the commits, and the outbox sweep
+re-sends rows a dead worker left behind, with the same retry keys, so no chunk goes twice and none is skipped.
 """
 
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
@@ -23,22 +22,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db import insert_ignoring_conflicts
 from bot.services.marketing.campaign_messages import (
     CampaignInvalid,
-    Personal,
     check_characters,
-    render,
-    uses_points,
     validate_spec,
 )
-from bot.services.rewards.coupons import CouponRefused, issue_coupon
 from models import (
     Campaign,
     CampaignRecipient,
     CouponTemplate,
-    Member,
-    MemberBalance,
     OutboundMessage,
     Segment,
 )
@@ -55,7 +47,6 @@ SENT_COHORTS = ("A", "B")
 # Outbox rows written in one INSERT statement.
 ROWS_PER_INSERT = 200
 SAME_MARKETER = "大量發送需由另一位行銷人員核准"
-_CHUNK_KEYS = uuid.UUID("3b0e8f5a-6c1d-4e2f-9a7b-1c2d3e4f5a6b")
 
 # (session, segment, at, tz) -> a select of (member id, LINE user id) who may receive marketing.
 Audience = Callable[[Session, Segment, datetime, ZoneInfo], Select[int, str]]
@@ -172,7 +163,11 @@ def due_campaigns(session: Session, now: datetime, tz: tzinfo) -> list[int]:
     )
 
 
-def _recently_pushed(session: Session, member_ids: list[int], since: datetime) -> dict[int, int]:
+def recently_pushed(
+    session: Session, member_ids: list[int], since: datetime, *, exclude_campaign_id: int | None = None
+) -> dict[int, int]:
+    """Marketing pushes (campaign recipients in a sent cohort) each member was given since `since`, other than by
+    `exclude_campaign_id` (the campaign being started, whose rows a resumed start may have written already)."""
     counts: dict[int, int] = {}
     for start in range(0, len(member_ids), 1000):
         part = member_ids[start : start + 1000]
@@ -182,6 +177,7 @@ def _recently_pushed(session: Session, member_ids: list[int], since: datetime) -
                 CampaignRecipient.member_id.in_(part),
                 CampaignRecipient.cohort.in_(SENT_COHORTS),
                 CampaignRecipient.created_at >= since,
+                CampaignRecipient.campaign_id != (exclude_campaign_id or 0),
             )
             .group_by(CampaignRecipient.member_id)
         )
@@ -189,21 +185,7 @@ def _recently_pushed(session: Session, member_ids: list[int], since: datetime) -
     return counts
 
 
-def _members(session: Session, member_ids: list[int], points: bool) -> tuple[dict[int, Member], dict[int, int]]:
-    members: dict[int, Member] = {}
-    balances: dict[int, int] = {}
-    for start in range(0, len(member_ids), 1000):
-        part = member_ids[start : start + 1000]
-        members.update({m.id: m for m in session.scalars(select(Member).where(Member.id.in_(part)))})
-        if points:
-            rows = session.execute(
-                select(MemberBalance.member_id, MemberBalance.points).where(MemberBalance.member_id.in_(part))
-            )
-            balances.update({int(member_id): int(n) for member_id, n in rows})
-    return members, balances
-
-
-def _draw(campaign: Campaign, member_ids: list[int]) -> dict[int, str]:
+def draw_cohorts(campaign: Campaign, member_ids: list[int]) -> dict[int, str]:
     """Holdout, A and B drawn at random in the exact shares asked (seeded by the campaign: reproducible)."""
     shuffled = sorted(member_ids)
     random.Random(f"campaign:{campaign.id}").shuffle(shuffled)
@@ -214,116 +196,6 @@ def _draw(campaign: Campaign, member_ids: list[int]) -> dict[int, str]:
     cohorts.update({member_id: "B" for member_id in rest[:b_count]})
     cohorts.update({member_id: "A" for member_id in rest[b_count:]})
     return cohorts
-
-
-def start_campaign(
-    session: Session, campaign_id: int, now: datetime, tz: ZoneInfo, audience: Audience, weekly_cap: int = WEEKLY_CAP
-) -> list[int]:
-    """Start a due campaign: claim it, resolve its audience, record every recipient with their cohort, issue coupons
-    and write the outbox rows, all in the caller's transaction. The outbox ids to deliver after the commit (none when
-    the campaign is not due, already started, cancelled, or it is the quiet hours)."""
-    if in_quiet_hours(now, tz):
-        return []
-    claimed = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.status == "scheduled", Campaign.send_at <= now)
-        .values(status="started", started_at=now)
-    ).rowcount  # type: ignore[attr-defined]
-    if not claimed:
-        return []
-    campaign = session.get(Campaign, campaign_id)
-    segment = session.get(Segment, campaign.segment_id) if campaign is not None else None
-    if campaign is None or segment is None:
-        return []
-    line_ids: dict[int, str] = {}
-    for member_id, line_user_id in session.execute(audience(session, segment, now, tz)):
-        line_ids.setdefault(int(member_id), str(line_user_id))
-    member_ids = sorted(line_ids)
-    cohorts = _draw(campaign, member_ids)
-    pushed = _recently_pushed(session, member_ids, now - timedelta(days=7))
-    for member_id, cohort in cohorts.items():
-        if cohort in SENT_COHORTS and pushed.get(member_id, 0) >= weekly_cap:
-            cohorts[member_id] = "capped"
-    members, balances = _members(session, member_ids, uses_points(campaign.variants))
-    template = session.get(CouponTemplate, campaign.coupon_template_id) if campaign.coupon_template_id else None
-
-    recipients: dict[int, CampaignRecipient] = {}
-    groups: dict[str, tuple[list[dict[str, Any]], list[int]]] = {}
-    for member_id in member_ids:
-        cohort = cohorts[member_id]
-        row = CampaignRecipient(campaign_id=campaign.id, member_id=member_id, cohort=cohort, created_at=now)
-        recipients[member_id] = row
-        if cohort not in SENT_COHORTS:
-            continue
-        member = members[member_id]
-        coupon_template = None
-        if template is not None:
-            try:
-                coupon, _ = issue_coupon(
-                    session,
-                    member,
-                    template,
-                    source="campaign",
-                    source_key=f"campaign:{campaign.id}:{member_id}",
-                    at=now,
-                )
-                row.coupon_id, coupon_template = coupon.id, template
-            except CouponRefused:
-                pass  # sold out or at the member's limit: the message goes without the coupon line
-        spec = campaign.variants[1 if cohort == "B" else 0]
-        messages = render(spec, Personal(member.name, balances.get(member_id, 0)), coupon_template)
-        key = repr(messages)
-        groups.setdefault(key, (messages, []))[1].append(member_id)
-
-    outbox_ids: list[int] = []
-    pending: list[tuple[dict[str, Any], list[int]]] = []
-
-    def write(rows: list[tuple[dict[str, Any], list[int]]]) -> None:
-        new_ids = insert_ignoring_conflicts(session, OutboundMessage.__table__, [v for v, _ in rows], key="retry_key")
-        for (values, chunk), outbound_id in zip(rows, new_ids, strict=True):
-            if outbound_id is None:  # a row with this key exists: it is not written (nor sent) a second time
-                outbound_id = session.scalar(
-                    select(OutboundMessage.id).where(OutboundMessage.retry_key == values["retry_key"])
-                )
-            else:
-                outbox_ids.append(outbound_id)
-            for member_id in chunk:
-                recipients[member_id].outbound_message_id = outbound_id
-
-    chunk_number = 0
-    for messages, group in groups.values():
-        for start in range(0, len(group), MULTICAST_MAX):
-            chunk = group[start : start + MULTICAST_MAX]
-            to = [line_ids[member_id] for member_id in chunk]
-            chunk_number += 1
-            values = {
-                "kind": "push" if len(to) == 1 else "multicast",
-                "recipients": to,
-                "messages": messages,
-                "retry_key": str(uuid.uuid5(_CHUNK_KEYS, f"campaign:{campaign.id}:chunk:{chunk_number}")),
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-            }
-            pending.append((values, chunk))
-            if len(pending) == ROWS_PER_INSERT:
-                write(pending)
-                pending = []
-    if pending:
-        write(pending)
-    session.add_all(recipients.values())
-    session.flush()
-    return outbox_ids
-
-
-def start_due_campaigns(
-    session: Session, now: datetime, tz: ZoneInfo, audience: Audience, weekly_cap: int = WEEKLY_CAP
-) -> list[int]:
-    """Start every campaign that is due (see `start_campaign`); the outbox ids to deliver after the commit."""
-    outbox_ids: list[int] = []
-    for campaign_id in due_campaigns(session, now, tz):
-        outbox_ids += start_campaign(session, campaign_id, now, tz, audience, weekly_cap)
-    return outbox_ids
 
 
 def is_overdue(campaign: Campaign, now: datetime, tz: ZoneInfo) -> bool:
@@ -345,11 +217,14 @@ class Progress:
     failed: int
     remaining: int
     stuck: bool
+    # Its outbox rows are still being written (the members without one yet are counted in `remaining`).
+    preparing: bool = False
 
 
 def progress(session: Session, campaign: Campaign, now: datetime) -> Progress:
-    """Recipients by cohort and, for those sent a message, by their outbox row's status; `stuck` when rows are
-    still unsent STUCK_AFTER after the campaign started."""
+    """Recipients by cohort and, for those sent a message, by their outbox row's status (members of the sent cohorts
+    whose row is not written yet are remaining); `stuck` when rows are still unsent STUCK_AFTER after the campaign
+    started, or its preparation made no step for STUCK_AFTER."""
     by_cohort: dict[str, int] = {
         cohort: int(n)
         for cohort, n in session.execute(
@@ -371,7 +246,22 @@ def progress(session: Session, campaign: Campaign, now: datetime) -> Progress:
     remaining = int(by_status.get("pending", 0)) + int(by_status.get("sending", 0))
     failed = sum(int(n) for status, n in by_status.items() if status not in ("sent", "pending", "sending"))
     started = campaign.started_at
-    stuck = bool(remaining and started is not None and now - started > STUCK_AFTER)
+    preparing = campaign.status == "started" and campaign.prepared_at is None
+    if preparing:
+        remaining += int(
+            session.scalar(
+                select(func.count()).where(
+                    CampaignRecipient.campaign_id == campaign.id,
+                    CampaignRecipient.cohort.in_(SENT_COHORTS),
+                    CampaignRecipient.outbound_message_id.is_(None),
+                )
+            )
+            or 0
+        )
+    last_step = campaign.progress_at or started
+    stuck = bool(remaining and started is not None and now - started > STUCK_AFTER) or bool(
+        preparing and last_step is not None and now - last_step > STUCK_AFTER
+    )
     return Progress(
         recipients=sum(int(n) for n in by_cohort.values()),
         holdout=int(by_cohort.get("holdout", 0)),
@@ -380,4 +270,5 @@ def progress(session: Session, campaign: Campaign, now: datetime) -> Progress:
         failed=failed,
         remaining=remaining,
         stuck=stuck,
+        preparing=preparing,
     )
