@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.services.marketing.definition import DefinitionError, parse_definition
 from bot.services.marketing.products import ProductError, import_csv, save_product
 from bot.services.marketing.rfm import RFM_GROUPS, compute_rfm, distribution
+from bot.services.marketing.segments import audience_for_marketing
 from bot.services.marketing.tags import (
     TagError,
     add_tag,
@@ -339,3 +340,36 @@ def test_new_conditions_refusals_name_the_problem_in_chinese() -> None:
         assert refused.value.params["problem"] == problem
     normalised = parse_definition({"type": "bought_category", "categories": [" 茶飲 ", "甜點", "茶飲"], "days": "7"})
     assert normalised == {"type": "bought_category", "categories": ["甜點", "茶飲"], "days": 7}
+
+
+def test_purchase_and_consent_probes_mixed_with_other_conditions(world: World, marketer: Staff) -> None:
+    # On PostgreSQL an AND of member-by-member probes (spend, visits, consent...) and other conditions evaluates the
+    # others first; the answer must not depend on it, under AND, OR and NOT.
+    rich_gold = world.member("金大戶", tier="gold")
+    poor_gold = world.member("金小額", tier="gold")
+    rich_regular = world.member("一般大戶")
+    shy_gold = world.member("金不同意", tier="gold", consent=False)
+    world.purchase(rich_gold, 2000, days_ago=3, store=world.south)
+    world.purchase(poor_gold, 100, days_ago=3, store=world.south)
+    world.purchase(rich_regular, 3000, days_ago=3, store=world.south)
+    world.purchase(shy_gold, 5000, days_ago=3, store=world.south)
+    gold = {"type": "tier", "tiers": ["gold"]}
+    south = {"type": "visited_store", "store_ids": [world.south.id], "days": 30}
+    big = {"type": "spend", "days": 30, "min": 1000}
+    consent = {"type": "marketing_consent", "value": True}
+    typical = {"all": [gold, south, big, consent]}
+    assert world.names(typical) == {"金大戶"}
+    assert world.names({"all": [gold, {"not": big}]}) == {"金小額"}
+    assert world.names({"all": [gold, {"any": [big, {"type": "visits", "days": 30, "max": 0}]}]}) == {
+        "金大戶",
+        "金不同意",
+    }
+    assert world.names({"all": [south, {"not": consent}]}) == {"金不同意"}
+    assert world.names({"not": typical}) == {"金小額", "一般大戶", "金不同意"}
+    assert world.names({"any": [typical, {"all": [{"not": gold}, big]}]}) == {"金大戶", "一般大戶"}
+    assert world.names({"all": [gold, {"all": [big, {"type": "last_visit", "since": "2026-06-01"}]}]}) == {
+        "金大戶",
+        "金不同意",
+    }
+    rows = world.session.execute(audience_for_marketing(world.session, {"all": [gold, big]}, AT, TZ)).all()
+    assert [member_id for member_id, _ in rows] == [rich_gold.id]

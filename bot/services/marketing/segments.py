@@ -9,28 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    ScalarSelect,
     Select,
     and_,
+    any_,
     case,
     exists,
     extract,
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from bot.services.marketing.definition import DefinitionError, parse_definition
+from bot.services.marketing.definition import DefinitionError, condition_kinds, parse_definition
 from bot.services.refusals import Reason, Refused
 from bot.services.staff.audit import record_change
 from models import (
@@ -55,6 +58,11 @@ MAX_NAME = 100
 NAME_REQUIRED = "請輸入分群名稱（最多 100 個字）"
 NAME_TAKEN = "已經有同名的分群，請換一個名稱"
 SAMPLE_SIZE = 10
+# Conditions on a member's own rows, each a correlated probe of one index per member (a member's purchases by time,
+# their consents by id): cheap for the members other conditions leave, where a period's aggregate over every member
+# would hash millions of purchases.
+MemberId: TypeAlias = ColumnElement[int] | InstrumentedAttribute[int]
+PER_MEMBER = frozenset({"spend", "visits", "avg_basket", "last_visit", "marketing_consent"})
 
 
 @dataclass(frozen=True)
@@ -92,21 +100,51 @@ def _purchases_in(ctx: _Context, days: int) -> ColumnElement[bool]:
     return and_(Purchase.created_at >= ctx.period_start(days), Purchase.created_at <= ctx.at)
 
 
-def _aggregate_clause(ctx: _Context, cond: dict[str, Any], value: ColumnElement[Any]) -> ColumnElement[bool]:
-    """Members whose purchase aggregate over the period is in range; a member with no purchases counts as 0."""
-    grouped = select(Purchase.member_id).where(_purchases_in(ctx, cond["days"])).group_by(Purchase.member_id)
-    if _range_includes_zero(cond):
-        return Member.id.not_in(grouped.having(not_(_in_range(value, cond["min"], cond["max"]))))
-    return Member.id.in_(grouped.having(_in_range(value, cond["min"], cond["max"])))
+def _per_member(ctx: _Context, cond: dict[str, Any], member_id: MemberId) -> ColumnElement[bool]:
+    """A condition on a member's own purchases or consents, as a correlated probe of one index per member (see
+    PER_MEMBER)."""
+    kind = cond["type"]
+    if kind == "marketing_consent":
+        latest = _latest_opt_in(member_id)
+        return latest.is_(True) if cond["value"] else latest.is_not(True)
+    if kind == "last_visit":
+        value: Any = (
+            select(func.max(Purchase.created_at))
+            .where(Purchase.member_id == member_id, Purchase.created_at <= ctx.at)
+            .scalar_subquery()
+        )
+        bounds: list[ColumnElement[bool]] = []
+        if cond["since"]:
+            bounds.append(value >= ctx.day_start(date.fromisoformat(cond["since"])))
+        if cond["before"]:
+            bounds.append(value < ctx.day_start(date.fromisoformat(cond["before"])))
+        return and_(*bounds)
+    net = func.sum(Purchase.amount - Purchase.refunded_amount)
+    aggregate: ColumnElement[Any]
+    if kind == "spend":
+        aggregate = func.coalesce(net, 0)  # no purchase in the period counts as 0
+    elif kind == "visits":
+        aggregate = func.count(Purchase.id)
+    else:  # avg_basket: no purchase, no average (NULL is in no range)
+        aggregate = net / func.count(Purchase.id)
+    in_period = and_(Purchase.member_id == member_id, _purchases_in(ctx, cond["days"]))
+    return _in_range(select(aggregate).where(in_period).scalar_subquery(), cond["min"], cond["max"])
+
+
+def _latest_opt_in(member_id: MemberId) -> ScalarSelect[bool]:
+    """The marketing answer of the member's latest consent record (NULL: no record)."""
+    return (
+        select(Consent.marketing_opt_in)
+        .where(Consent.member_id == member_id)
+        .order_by(Consent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _marketing_opt_in() -> ColumnElement[bool]:
-    """Members whose latest consent record says yes to marketing."""
-    # "No newer record" (an anti-join on the member_id index) rather than max(id) per member, which aggregates
-    # every consent record on each evaluation.
-    newer = aliased(Consent)
-    superseded = exists().where(newer.member_id == Consent.member_id, newer.id > Consent.id)
-    return Member.id.in_(select(Consent.member_id).where(Consent.marketing_opt_in.is_(True), ~superseded))
+    """Whether the member's latest consent record says yes to marketing (no record: no)."""
+    return _latest_opt_in(Member.id).is_(True)
 
 
 def _bought(ctx: _Context, skus: list[str]) -> ColumnElement[bool]:
@@ -125,13 +163,16 @@ def _bought_category(ctx: _Context, categories: list[str]) -> ColumnElement[bool
     skus = select(Product.sku).where(Product.category.in_(categories))
     if ctx.dialect == "postgresql":
         # Items that are not a JSON array (none recorded) have no lines rather than failing the whole select.
-        array = case((func.jsonb_typeof(Purchase.items) == "array", Purchase.items), else_=literal([], JSONB))
+        array = case(
+            (func.jsonb_typeof(Purchase.items) == "array", Purchase.items), else_=literal_column("'[]'::jsonb")
+        )
         lines = func.jsonb_array_elements(array).table_valued("value")
-        sku: ColumnElement[Any] = lines.c.value.op("->>")("sku")
+        # ARRAY(subquery) is computed once per evaluation, not once per purchase line.
+        listed = lines.c.value.op("->>")("sku") == any_(func.array(skus.scalar_subquery()))
     else:
         lines = func.json_each(Purchase.items).table_valued("value")
-        sku = func.json_extract(lines.c.value, "$.sku")
-    return exists(select(1).select_from(lines).where(sku.in_(skus)))
+        listed = func.json_extract(lines.c.value, "$.sku").in_(skus)
+    return exists(select(1).select_from(lines).where(listed))
 
 
 def _coupons(ctx: _Context, cond: dict[str, Any]) -> ColumnElement[bool]:
@@ -159,30 +200,14 @@ def _condition(ctx: _Context, cond: dict[str, Any]) -> ColumnElement[bool]:
         return Member.tier.in_(cond["tiers"])
     if kind == "line_bound":
         return Member.line_user_id.is_not(None) if cond["value"] else Member.line_user_id.is_(None)
-    if kind == "marketing_consent":
-        return _marketing_opt_in() if cond["value"] else not_(_marketing_opt_in())
+    if kind in PER_MEMBER:
+        return _per_member(ctx, cond, Member.id)
     if kind == "home_store":
         return Member.home_store_id.in_(cond["store_ids"])
     if kind == "visited_store":
         return Member.id.in_(
             select(Purchase.member_id).where(_purchases_in(ctx, cond["days"]), Purchase.store_id.in_(cond["store_ids"]))
         )
-    if kind == "spend":
-        return _aggregate_clause(ctx, cond, func.sum(Purchase.amount - Purchase.refunded_amount))
-    if kind == "visits":
-        return _aggregate_clause(ctx, cond, func.count(Purchase.id))
-    if kind == "avg_basket":
-        average = func.sum(Purchase.amount - Purchase.refunded_amount) / func.count(Purchase.id)
-        grouped = select(Purchase.member_id).where(_purchases_in(ctx, cond["days"])).group_by(Purchase.member_id)
-        return Member.id.in_(grouped.having(_in_range(average, cond["min"], cond["max"])))
-    if kind == "last_visit":
-        last = select(Purchase.member_id).where(Purchase.created_at <= ctx.at).group_by(Purchase.member_id)
-        bounds = []
-        if cond["since"]:
-            bounds.append(func.max(Purchase.created_at) >= ctx.day_start(date.fromisoformat(cond["since"])))
-        if cond["before"]:
-            bounds.append(func.max(Purchase.created_at) < ctx.day_start(date.fromisoformat(cond["before"])))
-        return Member.id.in_(last.having(and_(*bounds)))
     if kind == "bought_sku":
         return Member.id.in_(
             select(Purchase.member_id).where(_purchases_in(ctx, cond["days"]), _bought(ctx, cond["skus"]))
@@ -238,9 +263,47 @@ def _condition(ctx: _Context, cond: dict[str, Any]) -> ColumnElement[bool]:
     raise DefinitionError("不認得的條件種類")  # parse_definition lets no other kind through
 
 
+def _only_per_member(node: dict[str, Any]) -> bool:
+    return all(cond["type"] in PER_MEMBER for cond in condition_kinds(node))
+
+
+def _per_member_node(ctx: _Context, node: dict[str, Any], member_id: MemberId) -> ColumnElement[bool]:
+    if "all" in node:
+        return and_(true(), *(_per_member_node(ctx, child, member_id) for child in node["all"]))
+    if "any" in node:
+        return or_(false(), *(_per_member_node(ctx, child, member_id) for child in node["any"]))
+    if "not" in node:
+        return not_(_per_member_node(ctx, node["not"], member_id))
+    return _per_member(ctx, node, member_id)
+
+
+def _all(ctx: _Context, children: list[dict[str, Any]]) -> ColumnElement[bool]:
+    """AND. On PostgreSQL, when some children are member-by-member probes and others are not, the others are
+    evaluated first (behind OFFSET 0, which the planner does not see through) and the probes run only for the
+    members they leave: otherwise PostgreSQL runs the probes on every member before its joins narrow them."""
+    per_member = [c for c in children if _only_per_member(c)]
+    others = [c for c in children if not _only_per_member(c)]
+    if ctx.dialect != "postgresql" or not per_member or not others:
+        return and_(true(), *(_clause(ctx, child) for child in children))
+    narrowed = (
+        select(Member.id.label("id"))
+        .where(*(_clause(ctx, child) for child in others))
+        .offset(0)
+        .correlate(None)
+        .subquery("narrowed")
+    )
+    probed = select(narrowed.c.id).where(*(_per_member_node(ctx, child, narrowed.c.id) for child in per_member))
+    return Member.id.in_(probed.correlate(None))
+
+
+def _flatten(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [leaf for child in children for leaf in (_flatten(child["all"]) if "all" in child else [child])]
+
+
 def _clause(ctx: _Context, node: dict[str, Any]) -> ColumnElement[bool]:
     if "all" in node:
-        return and_(true(), *(_clause(ctx, child) for child in node["all"]))
+        return _all(ctx, _flatten(node["all"]))
+
     if "any" in node:
         return or_(false(), *(_clause(ctx, child) for child in node["any"]))
     if "not" in node:
@@ -280,10 +343,17 @@ def audience_for_marketing(
     definition = segment.definition if isinstance(segment, Segment) else segment
     tree = parse_definition(definition)
     ctx = _context(session, at, tz)
+    # Consent is one more condition of the segment, so it is probed only for the members the rest leaves.
+    consenting = {"all": [tree, {"type": "marketing_consent", "value": True}]}
     return (
         select(Member.id, LineUser.line_user_id)
         .join(LineUser, LineUser.id == Member.line_user_id)
-        .where(marketing_reachable(), _clause(ctx, tree))
+        .where(
+            Member.erased_at.is_(None),
+            Member.line_user_id.is_not(None),
+            LineUser.is_blocked.is_(False),
+            _clause(ctx, consenting),
+        )
         .order_by(Member.id)
     )
 
