@@ -86,19 +86,10 @@ def _settings(tier: Tier) -> dict[str, Any]:
     }
 
 
-def save_tiers(session: Session, staff: Staff, tiers: tuple[Tier, ...], at: datetime) -> TierSettingsVersion | None:
-    """Store `tiers` (from `tiers_from_form`) as the newest version of the tier table, with the staff member and
-    time, and write the change to the audit log; None when nothing changed."""
-    # Versions are numbered one at a time: a second save waits here for the first to commit.
-    session.execute(
-        select(TierSettingsVersion.id).order_by(TierSettingsVersion.version.desc()).limit(1).with_for_update()
+def _add_version(session: Session, tiers: tuple[Tier, ...], staff: Staff | None, at: datetime) -> TierSettingsVersion:
+    version = TierSettingsVersion(
+        version=next_version(session, TierSettingsVersion.version), staff_id=staff.id if staff else None, at=at
     )
-    forget_current_tiers(session)
-    before = {tier.code: _settings(tier) for tier in current_tiers(session)}
-    after = {tier.code: _settings(tier) for tier in tiers}
-    if before == after:
-        return None
-    version = TierSettingsVersion(version=next_version(session, TierSettingsVersion.version), staff_id=staff.id, at=at)
     session.add(version)
     session.flush()
     session.add_all(
@@ -112,6 +103,24 @@ def save_tiers(session: Session, staff: Staff, tiers: tuple[Tier, ...], at: date
         for tier in tiers
     )
     session.flush()
+    return version
+
+
+def save_tiers(session: Session, staff: Staff, tiers: tuple[Tier, ...], at: datetime) -> TierSettingsVersion | None:
+    """Store `tiers` (from `tiers_from_form`) as the newest version of the tier table, with the staff member and
+    time, and write the change to the audit log; None when nothing changed."""
+    # Versions are numbered one at a time: a second save waits here for the first to commit.
+    session.execute(
+        select(TierSettingsVersion.id).order_by(TierSettingsVersion.version.desc()).limit(1).with_for_update()
+    )
+    forget_current_tiers(session)
+    before = {tier.code: _settings(tier) for tier in current_tiers(session)}
+    after = {tier.code: _settings(tier) for tier in tiers}
+    if before == after:
+        return None
+    if session.scalars(select(TierSettingsVersion.id).limit(1)).first() is None:
+        _add_version(session, current_tiers(session), None, at)  # the table as it stood: version 1
+    version = _add_version(session, tiers, staff, at)
     forget_current_tiers(session)
     changes = {
         f"{code}.{key}": after[code][key]
