@@ -271,6 +271,7 @@ def engagement_load(file: Path) -> None:
     """Validate an engagement YAML file (see docs/engagement.md) and store it; loading it again changes nothing."""
     from bot.services.engagement.config import load_config
     from bot.services.engagement.yaml_nodes import ConfigError
+    from bot.services.marketing.task_settings import record_load, snapshot
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -278,7 +279,10 @@ def engagement_load(file: Path) -> None:
         raise click.ClickException(f"{file.name}: 檔案不是 UTF-8 文字; nothing was loaded") from exc
     try:
         with _unit_of_work() as uow:
+            before = snapshot(uow.session)
             report = load_config(uow.session, text, uow.now)
+            if report.total:  # kept in the console's version history of the daily-task settings
+                record_load(uow.session, before, uow.now)
     except ConfigError as exc:
         raise click.ClickException(f"{file.name}: {exc}; nothing was loaded") from exc
     sections = ", ".join(f"{name} {count}" for name, count in report.changed.items()) or "none"

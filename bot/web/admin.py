@@ -93,6 +93,10 @@ ACTION_LABELS = {
     "segment.create": "新增分群",
     "segment.update": "修改分群",
     "segment.delete": "刪除分群",
+    "stamp_card_template.create": "新增集點卡",
+    "stamp_card_template.update": "修改集點卡",
+    "tier_settings.update": "修改會員等級設定",
+    "task_settings.update": "修改每日任務設定",
 }
 FIELD_LABELS = {
     "code": "編號",

@@ -405,3 +405,22 @@ def test_a_wrong_game_setting_is_refused_as_the_loader_refuses_it(
         save_game_form(runtime, marketer, "DAILY", {**game_form(session, "DAILY"), **change})
     assert words in caught.value.message.format(**caught.value.params)
     assert snapshot(session) == before
+
+
+def test_a_load_from_the_command_line_is_a_version_by_the_command(runtime: Any, session: Any, monkeypatch: Any) -> None:
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from tests.engagement_helpers import EXAMPLE_PATH
+
+    seed(runtime)
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
+    assert CliRunner().invoke(main, ["engagement", "load", str(EXAMPLE_PATH)]).exit_code == 0
+    assert CliRunner().invoke(main, ["engagement", "load", str(EXAMPLE_PATH)]).exit_code == 0  # changes nothing
+
+    versions = session.scalars(select(TaskSettingsVersion).order_by(TaskSettingsVersion.version)).all()
+    assert [(v.version, v.part, v.staff_id) for v in versions] == [(1, "before", None), (2, "load", None)]
+    assert versions[0].settings["draws"] == [] and versions[1].settings == snapshot(session)
+    audit = session.scalars(select(StaffAudit).where(StaffAudit.target_type == "task_settings")).one()
+    assert (audit.actor_staff_id, audit.detail["part"]) == (None, "load")

@@ -151,8 +151,7 @@ def _record(session: Session, staff: Staff | None, part: str, before: dict[str, 
     )
     session.add(version)
     session.flush()
-    if staff is not None:
-        record_change(session, staff, "task_settings.update", version, at, part=part, version=version.version)
+    record_change(session, staff, "task_settings.update", version, at, part=part, version=version.version)
 
 
 def record_load(session: Session, before: dict[str, Any], at: datetime) -> None:
