@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -153,7 +154,7 @@ def _cohort_cells(row: CohortRow) -> list[Any]:
     ]
 
 
-def _report_tables(report: CampaignReport) -> dict[str, Table]:
+def _report_tables(report: CampaignReport, now: datetime) -> dict[str, Table]:
     sales_columns = [
         Column(t("訂單數")),
         Column(t("營收（NT$）"), "money"),
@@ -204,7 +205,61 @@ def _report_tables(report: CampaignReport) -> dict[str, Table]:
         [Column(t("通路"), "text"), *breakdown_columns],
         rows=[breakdown_cells(t(CHANNEL_NAMES.get(row.key, row.key)), row) for row in report.channels],
     )
-    return {"cohorts": cohorts, "uplift": _uplift_table(report), "stores": stores, "channels": channels}
+    return {
+        "cohorts": cohorts,
+        "uplift": _uplift_table(report),
+        "daily": _daily_table(report, now),
+        "stores": stores,
+        "channels": channels,
+    }
+
+
+def _daily_table(report: CampaignReport, now: datetime) -> Table:
+    """Each day's revenue of the sent group and the holdout, and the revenue per member so far (what the chart
+    draws); days that have not begun yet are left out."""
+    n_sent, n_hold = report.sent.recipients, report.cohort("holdout").recipients
+    rows: list[list[Any]] = []
+    sent_total = hold_total = 0
+    for day in report.days:
+        if report.started_at + timedelta(days=day.day - 1) > now:
+            break
+        sent_total += day.sent_revenue
+        hold_total += day.holdout_revenue
+        rows.append(
+            [
+                day.day,
+                day.sent_revenue,
+                day.holdout_revenue,
+                sent_total / n_sent if n_sent else None,
+                hold_total / n_hold if n_hold else None,
+            ]
+        )
+    return Table(
+        "daily",
+        t("每日營收"),
+        [
+            Column(t("發送後第幾天")),
+            Column(t("發送組營收（NT$）"), "money"),
+            Column(t("保留組營收（NT$）"), "money"),
+            Column(t("發送組累計每人營收（NT$）"), "average"),
+            Column(t("保留組累計每人營收（NT$）"), "average"),
+        ],
+        rows=rows,
+    )
+
+
+def _report_chart(table: Table) -> dict[str, Any]:
+    """The daily table's revenue per member so far, sent group against holdout, as a line chart."""
+    return {
+        "id": "daily-chart",
+        "title": t("累計每人營收：發送組與保留組"),
+        "type": "line",
+        "labels": [str(row[0]) for row in table.rows],
+        "series": [
+            {"label": t("發送組"), "values": [row[3] for row in table.rows]},
+            {"label": t("保留組"), "values": [row[4] for row in table.rows]},
+        ],
+    }
 
 
 def _uplift_table(report: CampaignReport) -> Table:
@@ -286,8 +341,11 @@ def campaign_page(uow: UnitOfWork, staff: Staff, campaign_id: int) -> ResponseRe
     if window is None:
         return render_page("staff/reports/campaign.html", 400, error=t(BAD_WINDOW), report=None, **context)
     report = reports.campaign_report(uow.session, campaign, window)
-    tables = _report_tables(report) if report is not None else {}
-    return render_page("staff/reports/campaign.html", report=report, window=window, tables=tables, **context)
+    tables = _report_tables(report, uow.now) if report is not None else {}
+    chart = _report_chart(tables["daily"]) if tables else None
+    return render_page(
+        "staff/reports/campaign.html", report=report, window=window, tables=tables, chart=chart, **context
+    )
 
 
 @bp.get("/staff/console/campaigns/<int:campaign_id>/report.csv", endpoint="campaign_csv")
@@ -300,7 +358,7 @@ def campaign_csv(uow: UnitOfWork, staff: Staff, campaign_id: int) -> ResponseRet
     if window is None:
         return message_page(t(BAD_WINDOW), 400)
     report = reports.campaign_report(uow.session, campaign, window)
-    table = _report_tables(report).get(request.args.get("table", "")) if report is not None else None
+    table = _report_tables(report, uow.now).get(request.args.get("table", "")) if report is not None else None
     if table is None:
         return message_page(t(BAD_TABLE), 404)
     return csv_response(table, f"campaign-{campaign.id}-{table.key}-{window}d.csv")

@@ -140,6 +140,8 @@ def test_a_marketer_builds_a_segment_sends_a_campaign_and_reads_its_revenue_in_t
         expect(page.get_by_test_id("table-channels")).to_contain_text("網路商店")
         expect(page.get_by_test_id("note-uplift")).to_contain_text("保留組只有 1 人")
         expect(page.get_by_test_id("people")).to_contain_text("行銷小組")
+        expect(page.get_by_test_id("daily-chart")).to_have_attribute("data-rendered", "true")
+        expect(page.get_by_test_id("table-daily").locator("tbody tr").nth(1)).to_contain_text("1,280")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         save_screenshot(page, f"console-report-{size}")
 

@@ -178,6 +178,10 @@ def test_the_campaign_csvs(client, people, started):
     assert stores[1][1:3] == ["1", "1200"]
     assert uplift[-1] == ["保留組只有 1 人（至少需 30 人），人數太少，無法計算成效提升"]
     assert channels[1][0] == "門市"
+    daily = _csv(client.get(f"/staff/console/campaigns/{started}/report.csv?table=daily"))
+    # Three days after the start: days 1 to 4 have begun; the purchase fell on day 2.
+    assert [row[:3] for row in daily[1:]] == [["1", "0", "0"], ["2", "1200", "0"], ["3", "0", "0"], ["4", "0", "0"]]
+    assert daily[2][3:] == ["400.0", "0.0"]  # NT$1,200 over the 3 members sent it; nothing for the holdout's one
 
 
 def test_the_dashboard_csvs_in_english(client, people, started):

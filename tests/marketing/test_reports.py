@@ -161,6 +161,14 @@ def test_purchases_count_in_the_window_only_net_of_refunds(known, session):
     longer = reports.campaign_report(session, known, window_days=30)
     assert (longer.cohort("A").sales.orders, longer.cohort("A").sales.revenue) == (5, 2900)
     assert longer.cohort("A").sales.buyers == 3
+    days = {
+        day.day: (day.sent_revenue, day.holdout_revenue)
+        for day in report.days
+        if day.sent_revenue or day.holdout_revenue
+    }
+    # Day 2 is the 24 hours from START + 1 day: a0's NT$800 net and the holdout's NT$200; capped members are in neither.
+    assert days == {2: (800, 200), 3: (500, 0), 4: (300, 0), 6: (300, 0)}
+    assert [day.day for day in report.days] == list(range(1, 15))
     shorter = reports.campaign_report(session, known, window_days=1)
     assert shorter.cohort("A").sales.revenue == 0  # the first purchases came a day (to the second) later
 

@@ -161,6 +161,16 @@ class Uplift:
 
 
 @dataclass(frozen=True)
+class Day:
+    """One day of the window (the 24 hours from `started_at` + day - 1 days): the net revenue of the sent group and
+    of the holdout's orders in it."""
+
+    day: int
+    sent_revenue: int
+    holdout_revenue: int
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     campaign_id: int
     started_at: datetime
@@ -170,6 +180,7 @@ class CampaignReport:
     stores: list[Breakdown]
     channels: list[Breakdown]
     uplift: Uplift
+    days: list[Day] = field(default_factory=list)
 
     @property
     def sent(self) -> CohortRow:
@@ -324,6 +335,24 @@ def _channel_breakdown(session: Session, campaign_id: int, since: datetime, unti
     return [Breakdown(key, key, sales) for key, sales in sorted(by_channel.items())]
 
 
+def _daily(session: Session, campaign_id: int, since: datetime, window_days: int) -> list[Day]:
+    bounds = [since + timedelta(days=day) for day in range(1, window_days + 1)]
+    day = case(*[(Purchase.created_at < bound, index + 1) for index, bound in enumerate(bounds)])
+    group = case((CampaignRecipient.cohort.in_(SENT_COHORTS), "sent"), else_="holdout")
+    rows = session.execute(
+        select(day, group, func.sum(_net()))
+        .select_from(CampaignRecipient)
+        .join(Purchase, and_(*_recipient_purchases(campaign_id, since, bounds[-1])))
+        .where(CampaignRecipient.cohort.in_((*SENT_COHORTS, "holdout")))
+        .group_by(day, group)
+    )
+    revenue = {(int(index), str(name)): int(total or 0) for index, name, total in rows}
+    return [
+        Day(index, revenue.get((index, "sent"), 0), revenue.get((index, "holdout"), 0))
+        for index in range(1, window_days + 1)
+    ]
+
+
 def _estimate(sent: float, holdout: float, standard_error: float) -> Estimate:
     difference = sent - holdout
     margin = Z95 * standard_error
@@ -383,4 +412,5 @@ def campaign_report(session: Session, campaign: Campaign, window_days: int = WIN
         stores=_store_breakdown(session, campaign.id, since, until),
         channels=_channel_breakdown(session, campaign.id, since, until),
         uplift=uplift(sent, rows["holdout"]),
+        days=_daily(session, campaign.id, since, window_days),
     )

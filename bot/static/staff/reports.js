@@ -13,7 +13,6 @@
       data: series.values,
       borderColor: colours[index % colours.length],
       backgroundColor: colours[index % colours.length],
-      tension: 0.2,
     }));
     new window.Chart(canvas, {
       type: data.type,
