@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from bot.web.api_members import bp as api_members_bp
     from bot.web.api_purchases import bp as api_purchases_bp
     from bot.web.api_stamps import bp as api_stamps_bp
+    from bot.web.audiences import bp as audiences_bp
     from bot.web.bind import bp as bind_bp
     from bot.web.campaigns import bp as campaigns_bp
     from bot.web.card import bp as card_bp
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(counter_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(audiences_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(reports_bp)

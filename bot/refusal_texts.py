@@ -64,6 +64,7 @@ TEXTS: dict[Reason, str] = {
     Reason.STORE_CODE_INVALID: "門市代碼須為 2 到 32 個英文字母、數字、- 或 _",
     Reason.STORE_CODE_TAKEN: "門市代碼「{store_code}」已有門市使用",
     Reason.SEGMENT_IN_USE: "分群「{name}」已用於推播活動，不能刪除；可以改名或修改條件",
+    Reason.SEGMENT_USED_BY_TAG: "分群「{name}」是自動標籤的條件，不能刪除；可以改名或修改條件",
     Reason.STORE_FIELD_INVALID: "「{field}」最多 {length} 個字，且不能含控制字元",
     Reason.API_KEY_NAME_TAKEN: "這間門市已有同名的有效金鑰，請換一個名稱（或先撤銷舊的）",
     Reason.CODE_INVALID: "條碼無效，請會員重新開啟會員條碼",

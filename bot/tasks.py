@@ -18,7 +18,7 @@ from bot.event_processing import process_event
 from bot.queue import huey
 from bot.runtime import Runtime, get_runtime
 from bot.services.engagement import reminders
-from bot.services.marketing import campaign_start, campaigns
+from bot.services.marketing import campaign_start, campaigns, rfm, tags
 from bot.services.membership import menu_state
 from bot.services.messaging import backlog, outbox
 from bot.services.refusals import Refused
@@ -219,3 +219,14 @@ def send_due_campaigns() -> None:
             continue
         if started is not None:
             log.info("campaign %s: %d outbox rows queued", campaign_id, len(started.queued))
+
+
+@huey.periodic_task(local_crontab(hour=2, minute=30))
+def refresh_segment_facts() -> None:
+    """Nightly at 02:30: the RFM groups computed again for every member, then every rule tag brought in line with
+    its segment (gains and losses recorded), so segments on RFM groups and tags read stored rows."""
+    with unit_of_work(get_runtime()) as uow:
+        members = rfm.compute_rfm(uow.session, uow.now, uow.settings.tz)
+    with unit_of_work(get_runtime()) as uow:
+        evaluations = tags.evaluate_rule_tags(uow.session, uow.now, uow.settings.tz)
+    log.info("RFM groups for %d members; %d rule tags evaluated", members, len(evaluations))

@@ -79,6 +79,7 @@ class Reason(StrEnum):
     STORE_FIELD_INVALID = "store_field_invalid"
     # The marketer's console
     SEGMENT_IN_USE = "segment_in_use"
+    SEGMENT_USED_BY_TAG = "segment_used_by_tag"
     API_KEY_NAME_TAKEN = "api_key_name_taken"
     # The member barcode
     # What the scanner is told for a code that leads to no member, whether its member id is unknown or its code

@@ -23,6 +23,7 @@ from bot.services.marketing.definition import (
     DefinitionError,
     parse_definition,
 )
+from bot.services.marketing.products import categories
 from bot.services.marketing.programme import (
     SettingsError,
     TemplateSettings,
@@ -34,6 +35,7 @@ from bot.services.marketing.programme import (
     update_template,
     versions_of,
 )
+from bot.services.marketing.rfm import RFM_GROUPS
 from bot.services.marketing.segments import (
     audience_for_marketing,
     count,
@@ -48,7 +50,7 @@ from bot.services.refusals import Refused
 from bot.services.rewards.tiers import TIER_CODES, TIER_LABELS
 from bot.uow import UnitOfWork
 from bot.web.backoffice import message_page, refusal_text, render_page, staff_page, t
-from models import CouponTemplate, Member, Segment, Staff, StampCardTemplate, Store
+from models import CouponTemplate, Member, Segment, Staff, StampCardTemplate, Store, Tag
 
 bp = Blueprint("console", __name__, url_prefix="/staff/console")
 
@@ -122,6 +124,9 @@ def _builder_options(uow: UnitOfWork) -> dict[str, Any]:
         "sources": [[code, t(SOURCE_LABELS[code])] for code in SOURCES],
         "couponStates": [[code, t(COUPON_STATE_LABELS[code])] for code in COUPON_STATES],
         "months": [[m, t("{m} 月", m=m)] for m in range(1, 13)],
+        "categories": [[name, f"{name}（{n}）"] for name, n in categories(session_)],
+        "tags": [[tag.id, tag.name] for tag in session_.scalars(select(Tag).order_by(Tag.name))],
+        "rfmGroups": [[code, t(name)] for code, (name, _) in RFM_GROUPS.items()],
         "words": {word: t(word) for word in BUILDER_WORDS},
     }
 

@@ -52,6 +52,7 @@ from models import (
     Segment,
     Staff,
     StampCard,
+    Tag,
 )
 
 MAX_NAME = 100
@@ -440,9 +441,11 @@ def update_segment(session: Session, staff: Staff, segment: Segment, name: str, 
 
 def delete_segment(session: Session, staff: Staff, segment: Segment, at: datetime) -> None:
     """Delete a saved segment, audited with its name; SEGMENT_IN_USE while a campaign was made for it (the campaign
-    keeps what it was sent to)."""
+    keeps what it was sent to), SEGMENT_USED_BY_TAG while a rule tag follows it."""
     if session.scalar(select(Campaign.id).where(Campaign.segment_id == segment.id).limit(1)) is not None:
         raise Refused(Reason.SEGMENT_IN_USE, name=segment.name)
+    if session.scalar(select(Tag.id).where(Tag.segment_id == segment.id).limit(1)) is not None:
+        raise Refused(Reason.SEGMENT_USED_BY_TAG, name=segment.name)
     record_change(session, staff, "segment.delete", segment, at, name=segment.name)
     session.delete(segment)
 

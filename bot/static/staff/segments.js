@@ -31,7 +31,10 @@
     joined: [["since", "date"], ["before", "date"]],
     source: [["sources", "checks", "sources"]],
     referred_by: [["staff_ids", "checks", "staff"]],
-    checkin_streak: [["min", "num"]]
+    checkin_streak: [["min", "num"]],
+    bought_category: [["categories", "checks", "categories"], ["days", "days"]],
+    tags: [["tag_ids", "checks", "tags"]],
+    rfm_group: [["groups", "checks", "rfmGroups"]]
   };
   var LABELS = {days: "最近幾天", min: "最小值", max: "最大值", since: "從（含）", before: "到（不含）",
     skus: "SKU（以逗號分隔）", state: "狀態"};
