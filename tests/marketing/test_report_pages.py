@@ -152,6 +152,22 @@ def test_a_campaign_not_started_says_so(runtime, client, people):
     assert client.get(f"/staff/console/campaigns/{campaign_id}/report.csv?table=cohorts").status_code == 404
 
 
+def test_a_cancelled_campaign_names_who_cancelled_it(runtime, client, people):
+    campaign_id = make_campaign(runtime.sessions, START + timedelta(days=10), name="取消的活動")
+    sign_in(client, people["marketer"].code)
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id)
+            .values(status="cancelled", cancelled_by_staff_id=people["admin"].id)
+        )
+
+    page = client.get(f"/staff/console/campaigns/{campaign_id}/report").get_data(as_text=True)
+
+    assert "取消者" in page and "系統管理員" in page
+    assert "這個推播活動已取消，沒有成效資料。" in page
+
+
 def test_the_window_changes_what_is_counted(client, people, started):
     sign_in(client, people["marketer"].code)
     one_day = client.get(f"/staff/console/campaigns/{started}/report?window=1").get_data(as_text=True)
