@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from bot.chat import checkin as chat
+from bot.chat.base import text
+from bot.chat.refusals import refusal_text
 from bot.services.engagement.checkin_config import checkin_settings
 from bot.services.engagement.checkins import check_in
 from bot.services.engagement.reminders import set_reminders
 from bot.services.membership import members
+from bot.services.refusals import Refused
 from handlers.context import HandlerContext, Replies
 from handlers.membership import invitation_for
 from handlers.routing import action
@@ -18,7 +21,10 @@ def daily_checkin(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     member = members.member_of(ctx.session, ctx.line_user)
     if member is None:
         return invitation_for(ctx)
-    view = check_in(ctx.session, member, ctx.now, ctx.settings.tz)
+    try:
+        view = check_in(ctx.session, member, ctx.now, ctx.settings.tz)
+    except Refused as refused:  # check-ins switched off
+        return text(refusal_text(refused, ctx.language))
     return chat.checkin_messages(ctx.language, view)
 
 

@@ -37,10 +37,10 @@ def scratch_card(ctx: HandlerContext, params: dict[str, str]) -> Replies:
     if member is None:
         return invitation_for(ctx)
     assert ctx.line_user is not None
-    game = active_game(ctx.session, "scratch")
+    day = local_day(ctx.now, ctx.settings.tz)
+    game = active_game(ctx.session, "scratch", day)
     if game is None:
         return text(refusal_text(Refused(Reason.GAME_NOT_RUNNING), ctx.language))
-    day = local_day(ctx.now, ctx.settings.tz)
     if plays_left(ctx.session, member.id, game, day).total == 0:
         earlier = last_play_today(ctx.session, member.id, "scratch", ctx.now, ctx.settings.tz)
         if earlier is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -28,6 +28,8 @@ class CheckinSettings(Base):
     # The brand-local time of the evening reminder ("HH:MM"), kept between 09:00 and 22:00 by the loader.
     reminder_time: Mapped[str] = mapped_column(String(5), default="20:00")
     reminders_enabled: Mapped[bool] = mapped_column(default=True)
+    # Off: 簽到 answers that no activity is running, and no reminders go out.
+    checkins_enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class CheckinMilestone(Base):
@@ -148,10 +150,14 @@ class Game(TimestampMixin, Base):
     # When the prize drawn is out of stock or over budget: "nothing" (no prize) or "next" (the next prize down).
     when_unavailable: Mapped[str] = mapped_column(String(16), default="nothing")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The brand-local days it runs, both included (None: from always / until switched off).
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
     position: Mapped[int] = mapped_column(default=0)
 
     __table_args__ = (
         CheckConstraint("kind IN ('draw', 'scratch')", name="kind_known"),
+        CheckConstraint("starts_on IS NULL OR ends_on IS NULL OR starts_on <= ends_on", name="dates_in_order"),
         CheckConstraint("when_unavailable IN ('nothing', 'next')", name="when_unavailable_known"),
         CheckConstraint("free_plays_per_day >= 0", name="free_plays_not_negative"),
     )

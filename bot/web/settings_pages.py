@@ -248,6 +248,7 @@ def tiers(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 def _checkin_form(uow: UnitOfWork) -> dict[str, str]:
     settings = task_settings.snapshot(uow.session)["checkin"]
     form = {
+        "checkins_enabled": "yes" if settings["enabled"] else "",
         "reminders_enabled": "yes" if settings["reminder"]["enabled"] else "",
         "reminder_time": settings["reminder"]["time"],
     }
@@ -311,7 +312,10 @@ def tasks(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 @staff_page("marketer")
 def tasks_checkin(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     """Save the check-in settings, validated as `omo engagement load` validates the file."""
-    form = {**_form(("reminders_enabled", "reminder_time")), **_posted_rows("m_", ("day", "kind", "value"))}
+    form = {
+        **_form(("checkins_enabled", "reminders_enabled", "reminder_time")),
+        **_posted_rows("m_", ("day", "kind", "value")),
+    }
     try:
         with uow.session.begin_nested():
             changed = task_settings.save_checkin(uow.session, staff, form, uow.now)
@@ -329,6 +333,8 @@ def _game_form(uow: UnitOfWork, game: Game) -> dict[str, str]:
         "daily_budget": "" if entry["daily_budget"] is None else str(entry["daily_budget"]),
         "when_unavailable": entry["when_unavailable"],
         "active": "yes" if entry["active"] else "",
+        "starts_on": entry["starts_on"] or "",
+        "ends_on": entry["ends_on"] or "",
     }
     for n, prize in enumerate(entry["prizes"]):
         kind = "points" if "points" in prize else "coupon"
@@ -377,7 +383,7 @@ def tasks_game(uow: UnitOfWork, staff: Staff, game_id: int) -> ResponseReturnVal
         return message_page(t(GAME_NOT_FOUND), 404)
     if request.method == "GET":
         return _game_page(uow, game, _game_form(uow, game))
-    keys = ("name", "free_plays_per_day", "daily_budget", "when_unavailable", "active")
+    keys = ("name", "free_plays_per_day", "daily_budget", "when_unavailable", "active", "starts_on", "ends_on")
     form = {**_form(keys), **_posted_rows("p_", ("code", "name", "odds", "stock", "kind", "value"))}
     try:
         with uow.session.begin_nested():

@@ -272,6 +272,7 @@ def test_a_switched_off_stamp_card_gives_no_stamps(runtime: Any, session: Any, m
 # Daily-task settings.
 
 CHECKIN_FORM = {
+    "checkins_enabled": "yes",
     "reminders_enabled": "yes",
     "reminder_time": "19:30",
     "m_day_0": "3",
@@ -341,6 +342,8 @@ def game_form(session: Any, code: str) -> dict[str, str]:
         "daily_budget": "" if entry["daily_budget"] is None else str(entry["daily_budget"]),
         "when_unavailable": entry["when_unavailable"],
         "active": "yes" if game.is_active else "",
+        "starts_on": entry["starts_on"] or "",
+        "ends_on": entry["ends_on"] or "",
     }
     for n, prize in enumerate(entry["prizes"]):
         kind = "points" if "points" in prize else "coupon"
@@ -394,6 +397,8 @@ def test_a_game_edited_on_the_page_goes_through_the_loader(runtime: Any, session
         ({"p_odds_0": "120"}, "「機率」不可以超過 100%"),
         ({"p_odds_0": "99"}, "獎項的機率加起來超過 100%"),
         ({"p_kind_0": ""}, "第 1 列獎項請選擇點數或優惠券"),
+        ({"starts_on": "2026-12-10", "ends_on": "2026-12-01"}, "「結束日期」不可以早於「開始日期」"),
+        ({"starts_on": "2026-02-30"}, "「開始日期」應該是日期"),
     ],
 )
 def test_a_wrong_game_setting_is_refused_as_the_loader_refuses_it(
@@ -424,3 +429,37 @@ def test_a_load_from_the_command_line_is_a_version_by_the_command(runtime: Any, 
     assert versions[0].settings["draws"] == [] and versions[1].settings == snapshot(session)
     audit = session.scalars(select(StaffAudit).where(StaffAudit.target_type == "task_settings")).one()
     assert (audit.actor_staff_id, audit.detail["part"]) == (None, "load")
+
+
+def test_a_game_runs_only_between_its_dates(runtime: Any, session: Any, marketer: Any) -> None:
+    from bot.services.engagement.games import play
+    from bot.services.refusals import Reason, Refused
+
+    seed(runtime, AT)
+    member = make_member(runtime.sessions)
+    dates = {"starts_on": "2026-11-25", "ends_on": "2026-11-30"}  # AT is 24 November in Taipei
+    assert save_game_form(runtime, marketer, "DAILY", {**game_form(session, "DAILY"), **dates})
+    with transaction(runtime.sessions) as db, pytest.raises(Refused) as refused:
+        play(db, db.get_one(Member, member.id), "draw", AT, TZ)
+    assert refused.value.reason == Reason.GAME_NOT_RUNNING
+    with transaction(runtime.sessions) as db:
+        assert play(db, db.get_one(Member, member.id), "draw", AT + timedelta(days=1), TZ).game.code == "DAILY"
+    with transaction(runtime.sessions) as db, pytest.raises(Refused):
+        play(db, db.get_one(Member, member.id), "draw", AT + timedelta(days=7), TZ)
+
+
+def test_check_ins_switched_off_refuse_a_check_in(runtime: Any, session: Any, marketer: Any) -> None:
+    from bot.services.engagement.checkins import check_in
+    from bot.services.refusals import Reason, Refused
+    from models import Checkin
+
+    seed(runtime, AT)
+    member = make_member(runtime.sessions)
+    assert save_checkin_form(runtime, marketer, {**CHECKIN_FORM, "checkins_enabled": ""})
+    with transaction(runtime.sessions) as db, pytest.raises(Refused) as refused:
+        check_in(db, db.get_one(Member, member.id), AT, TZ)
+    assert refused.value.reason == Reason.GAME_NOT_RUNNING
+    assert session.scalar(select(func.count()).select_from(Checkin)) == 0
+    assert save_checkin_form(runtime, marketer, CHECKIN_FORM)
+    with transaction(runtime.sessions) as db:
+        assert check_in(db, db.get_one(Member, member.id), AT, TZ).checked_in_now

@@ -149,6 +149,7 @@ def test_check_in_settings_are_edited_on_the_tasks_page(client: Any, session: An
     sign_in(client, people["marketer"].code)
     path = "/staff/console/settings/tasks/checkin"
     form = {
+        "checkins_enabled": "yes",
         "reminders_enabled": "yes",
         "reminder_time": "22:30",
         "m_day_0": "3",
@@ -162,7 +163,10 @@ def test_check_in_settings_are_edited_on_the_tasks_page(client: Any, session: An
     assert send(client, path, {**form, "reminder_time": "19:00"}).status_code == 302
     page = client.get("/staff/console/settings/tasks").get_data(as_text=True)
     assert "已儲存簽到設定" in page and "簽到設定" in page and "行銷小組（K001）" in page
-    assert fresh(session, CheckinSettings, 1).reminder_time == "19:00"
+    assert (fresh(session, CheckinSettings, 1).reminder_time, fresh(session, CheckinSettings, 1).checkins_enabled) == (
+        "19:00",
+        True,
+    )
     assert session.scalar(select(func.count()).select_from(TaskSettingsVersion)) == 2
 
 

@@ -1,6 +1,7 @@
 """The `checkin` section of the engagement YAML: the evening reminder and the streak milestones.
 
 checkin:
+  enabled: true          # optional: false switches check-ins off (簽到 says no activity is running, no reminders)
   reminder:
     enabled: true
     time: "20:00"        # brand-local; between 09:00 and 21:59
@@ -43,7 +44,9 @@ MAX_STREAK_DAY = 366
 def checkin_settings(session: Session) -> CheckinSettings:
     """The brand's check-in settings (the defaults until a file is loaded)."""
     settings = session.get(CheckinSettings, SETTINGS_ID)
-    return settings if settings is not None else CheckinSettings(id=SETTINGS_ID, reminder_time="20:00")
+    if settings is None:
+        return CheckinSettings(id=SETTINGS_ID, reminder_time="20:00", reminders_enabled=True, checkins_enabled=True)
+    return settings
 
 
 def _milestone(session: Session, node: Node) -> CheckinMilestone:
@@ -81,15 +84,20 @@ def _same(a: CheckinMilestone, b: CheckinMilestone) -> bool:
 
 def load_checkin(session: Session, node: Node, now: datetime) -> int:
     """Store the `checkin` section: the reminder settings and exactly the milestones listed; the rows changed."""
-    values = fields(node, "checkin", allowed=("reminder", "milestones"))
+    values = fields(node, "checkin", allowed=("enabled", "reminder", "milestones"))
     changed = 0
     reminder = optional(values, "reminder")
-    if reminder is not None:
-        settings = session.get(CheckinSettings, SETTINGS_ID)
-        if settings is None:
-            settings = CheckinSettings(id=SETTINGS_ID, reminder_time="20:00", reminders_enabled=True)
-            session.add(settings)
-            changed += 1
+    switch = optional(values, "enabled")
+    settings = session.get(CheckinSettings, SETTINGS_ID)
+    if settings is None and (reminder is not None or switch is not None):
+        settings = CheckinSettings(id=SETTINGS_ID, reminder_time="20:00", reminders_enabled=True, checkins_enabled=True)
+        session.add(settings)
+        changed += 1
+    if switch is not None and settings is not None:
+        wanted_on = read_bool(switch, "enabled")
+        changed += wanted_on != settings.checkins_enabled
+        settings.checkins_enabled = wanted_on
+    if reminder is not None and settings is not None:
         parts = fields(reminder, "reminder", allowed=("enabled", "time"))
         if (enabled := optional(parts, "enabled")) is not None:
             wanted = read_bool(enabled, "enabled")

@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services.engagement import missions
-from bot.services.refusals import Refused
+from bot.services.engagement.checkin_config import checkin_settings
+from bot.services.refusals import Reason, Refused
 from bot.services.rewards.coupons import issue_coupon
 from bot.services.rewards.ledger import post_points
 from bot.services.rewards.point_expiry import expiry_for
@@ -223,8 +224,11 @@ def check_in(session: Session, member: Member, at: datetime, tz: tzinfo) -> Chec
     """Check the member in for today (brand-local): the streak, this week and any milestone reward given now.
 
     A second check-in on the same day changes nothing and answers the same view (`checked_in_now` False); this holds
-    for concurrent check-ins too: the unique (member, day) key lets one through.
+    for concurrent check-ins too: the unique (member, day) key lets one through. Refused (GAME_NOT_RUNNING: no
+    activity is running) while the brand has check-ins switched off.
     """
+    if not checkin_settings(session).checkins_enabled:
+        raise Refused(Reason.GAME_NOT_RUNNING)
     day = local_day(at, tz)
     today = _checkin_on(session, member.id, day)
     if today is not None:

@@ -57,10 +57,15 @@ class PlayResult:
     plays_left: PlaysLeft
 
 
-def active_game(session: Session, kind: str) -> Game | None:
-    """The game of this kind the chat offers: the first active one in the file's order."""
+def active_game(session: Session, kind: str, day: date) -> Game | None:
+    """The game of this kind the chat offers on this brand-local day: the first active one running that day (its
+    `starts_on` … `ends_on`), in the file's order."""
     return session.scalars(
-        select(Game).where(Game.kind == kind, Game.is_active.is_(True)).order_by(Game.position, Game.id).limit(1)
+        select(Game)
+        .where(Game.kind == kind, Game.is_active.is_(True))
+        .where(Game.starts_on.is_(None) | (Game.starts_on <= day), Game.ends_on.is_(None) | (Game.ends_on >= day))
+        .order_by(Game.position, Game.id)
+        .limit(1)
     ).one_or_none()
 
 
@@ -231,13 +236,13 @@ def play(
 ) -> PlayResult:
     """Play the active game of `kind` ("draw" or "scratch") once: decide, record and give the result.
 
-    Refused (changing nothing) with GAME_NOT_RUNNING when no game of that kind is active, NO_PLAYS_LEFT when the
-    member has no free or extra play left today.
+    Refused (changing nothing) with GAME_NOT_RUNNING when no game of that kind is active and running today,
+    NO_PLAYS_LEFT when the member has no free or extra play left today.
     """
-    game = active_game(session, kind)
+    day = local_day(at, tz)
+    game = active_game(session, kind, day)
     if game is None:
         raise Refused(Reason.GAME_NOT_RUNNING)
-    day = local_day(at, tz)
     # One member's plays take turns: the quota read below cannot be read twice for one play.
     session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
     left = plays_left(session, member.id, game, day)

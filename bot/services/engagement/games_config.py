@@ -7,6 +7,8 @@
         daily_budget: 50            # optional: most prizes given per local day (none: no budget)
         when_unavailable: nothing   # or next: a prize out of stock or over budget falls to no prize / the next one
         active: true                # optional, default true
+        starts_on: 2026-12-01       # optional: the first and last brand-local day it runs (both included)
+        ends_on: 2026-12-31
         prizes:                     # "no prize" is whatever the odds leave below 100%
           - code: PTS50
             name: 50 點
@@ -32,6 +34,7 @@ from bot.services.engagement.yaml_nodes import (
     line_of,
     optional,
     read_bool,
+    read_date,
     read_int,
     read_percent,
     read_str,
@@ -40,7 +43,17 @@ from bot.services.engagement.yaml_nodes import (
 from bot.services.rewards.coupon_rules import template_by_code
 from models import Game, GamePrize
 
-GAME_KEYS = ("code", "name", "free_plays_per_day", "daily_budget", "when_unavailable", "active", "prizes")
+GAME_KEYS = (
+    "code",
+    "name",
+    "free_plays_per_day",
+    "daily_budget",
+    "when_unavailable",
+    "active",
+    "starts_on",
+    "ends_on",
+    "prizes",
+)
 PRIZE_KEYS = ("code", "name", "odds", "stock", "points", "coupon")
 MILLION = 1_000_000
 
@@ -91,6 +104,12 @@ def _game_values(session: Session, node: Node, what: str) -> tuple[dict[str, Any
     free = optional(values, "free_plays_per_day")
     budget = optional(values, "daily_budget")
     active = optional(values, "active")
+    starts, ends = optional(values, "starts_on"), optional(values, "ends_on")
+    starts_on = read_date(starts, "starts_on") if starts is not None else None
+    ends_on = read_date(ends, "ends_on") if ends is not None else None
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        assert ends is not None
+        raise ConfigError("「ends_on」不可以早於「starts_on」", line_of(ends))
     game = {
         "code": read_str(values["code"], "code", code=True),
         "name": read_str(values["name"], "name"),
@@ -98,6 +117,8 @@ def _game_values(session: Session, node: Node, what: str) -> tuple[dict[str, Any
         "daily_budget": read_int(budget, "daily_budget", maximum=10_000_000) if budget is not None else None,
         "when_unavailable": when_unavailable,
         "is_active": read_bool(active, "active") if active is not None else True,
+        "starts_on": starts_on,
+        "ends_on": ends_on,
     }
     prizes: list[dict[str, Any]] = []
     total = 0

@@ -50,7 +50,12 @@ def remind_streaks_at_risk(session: Session, at: datetime, tz: tzinfo) -> int:
     settings = checkin_settings(session)
     local = at.astimezone(tz)
     hour, minute = (int(part) for part in settings.reminder_time.split(":"))
-    if not settings.reminders_enabled or is_quiet(local.time()) or local.time() < time(hour, minute):
+    if (
+        not settings.checkins_enabled
+        or not settings.reminders_enabled
+        or is_quiet(local.time())
+        or local.time() < time(hour, minute)
+    ):
         return 0
     today = local_day(at, tz)
     yesterday = today - timedelta(days=1)

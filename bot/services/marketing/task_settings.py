@@ -40,6 +40,8 @@ LABELS = {
     "daily_budget": "每日獎項上限",
     "when_unavailable": "沒有庫存時",
     "active": "啟用",
+    "starts_on": "開始日期",
+    "ends_on": "結束日期",
     "odds": "機率",
     "stock": "庫存",
     "prizes": "獎項",
@@ -81,6 +83,8 @@ def _game(game: Game, prizes: list[GamePrize], coupons: dict[int, str]) -> dict[
         "daily_budget": game.daily_budget,
         "when_unavailable": game.when_unavailable,
         "active": game.is_active,
+        "starts_on": game.starts_on.isoformat() if game.starts_on else None,
+        "ends_on": game.ends_on.isoformat() if game.ends_on else None,
         "prizes": [
             {
                 "code": prize.code,
@@ -116,6 +120,7 @@ def snapshot(session: Session) -> dict[str, Any]:
     coupons = _coupon_codes(session)
     result: dict[str, Any] = {
         "checkin": {
+            "enabled": bool(settings.checkins_enabled),
             "reminder": {"enabled": bool(settings.reminders_enabled), "time": settings.reminder_time},
             "milestones": _milestones(session),
         }
@@ -179,9 +184,9 @@ def _rows(form: dict[str, str], prefix: str) -> list[tuple[int, dict[str, str]]]
 
 
 def save_checkin(session: Session, staff: Staff, form: dict[str, str], at: datetime) -> bool:
-    """Store the check-in settings posted from the page: `reminders_enabled` ("yes"), `reminder_time` ("HH:MM"),
-    and milestone rows `m_day_<n>`, `m_kind_<n>`, `m_value_<n>` (exactly the rows given; a row left empty is
-    removed). Validated by the YAML loader; False when nothing changed."""
+    """Store the check-in settings posted from the page: `checkins_enabled` and `reminders_enabled` ("yes"),
+    `reminder_time` ("HH:MM"), and milestone rows `m_day_<n>`, `m_kind_<n>`, `m_value_<n>` (exactly the rows
+    given; a row left empty is removed). Validated by the YAML loader; False when nothing changed."""
     _lock(session)
     before = snapshot(session)
     milestones = []
@@ -191,6 +196,7 @@ def save_checkin(session: Session, staff: Staff, form: dict[str, str], at: datet
             raise SettingsError(BAD_KIND, f"m_kind_{number}", row=number + 1)
         milestones.append({"day": text(row, "day"), kind: text(row, "value")})
     section = {
+        "enabled": "true" if form.get("checkins_enabled") == "yes" else "false",
         "reminder": {
             "enabled": "true" if form.get("reminders_enabled") == "yes" else "false",
             "time": text(form, "reminder_time"),
@@ -205,9 +211,10 @@ def save_checkin(session: Session, staff: Staff, form: dict[str, str], at: datet
 
 def save_game(session: Session, staff: Staff, game: Game, form: dict[str, str], at: datetime) -> bool:
     """Store one game's settings posted from the page: `name`, `free_plays_per_day`, `daily_budget` (empty: no
-    budget), `when_unavailable`, `active` ("yes"), and prize rows `p_code_<n>`, `p_name_<n>`, `p_odds_<n>` (a
-    percentage), `p_stock_<n>` (empty: unlimited), `p_kind_<n>` (points | coupon), `p_value_<n>`; a prize left out
-    is switched off. The game's whole section goes through the YAML loader; False when nothing changed."""
+    budget), `when_unavailable`, `active` ("yes"), `starts_on` and `ends_on` (YYYY-MM-DD or empty), and prize
+    rows `p_code_<n>`, `p_name_<n>`, `p_odds_<n>` (a percentage), `p_stock_<n>` (empty: unlimited), `p_kind_<n>`
+    (points | coupon), `p_value_<n>`; a prize left out is switched off. The game's whole section goes through the
+    YAML loader; False when nothing changed."""
     _lock(session)
     before = snapshot(session)
     section = SECTION_OF_KIND[game.kind]
@@ -233,6 +240,8 @@ def save_game(session: Session, staff: Staff, game: Game, form: dict[str, str], 
         "daily_budget": text(form, "daily_budget") or None,
         "when_unavailable": text(form, "when_unavailable"),
         "active": "true" if form.get("active") == "yes" else "false",
+        "starts_on": text(form, "starts_on") or None,
+        "ends_on": text(form, "ends_on") or None,
         "prizes": prizes,
     }
     games = [edited if entry["code"] == game.code else entry for entry in before[section]]
