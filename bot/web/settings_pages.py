@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from bot.services.marketing import task_settings
@@ -31,6 +32,7 @@ TIERS_SAVED = "已儲存會員等級設定（第 {version} 版）"
 CHECKIN_SAVED = "已儲存簽到設定"
 GAME_SAVED = "已儲存「{name}」"
 GAME_NOT_FOUND = "找不到這個遊戲"
+SAVED_MEANWHILE = "另一位同事剛剛也儲存了設定，請重新整理頁面後再試一次"
 RULE_LABELS = {"per_amount": "依消費金額", "per_visit": "每次來店"}
 CARD_LABELS = {
     "code": "代碼",
@@ -150,6 +152,8 @@ def stamp_card_new(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
         with uow.session.begin_nested():
             new = cards.StampCardSettings.from_form(uow.session, form)
             template = cards.create_template(uow.session, staff, form["code"], new, uow.now)
+    except IntegrityError:  # a colleague saved the same version number (or code) a moment before
+        return message_page(t(SAVED_MEANWHILE), 409)
     except SettingsError as error:
         return _card_page(uow, None, _shown(form), _error(error), error.field, 400)
     return _done(t(CARD_CREATED, name=template.name), "settings.stamp_card", template_id=template.id)
@@ -169,6 +173,8 @@ def stamp_card(uow: UnitOfWork, staff: Staff, template_id: int) -> ResponseRetur
         with uow.session.begin_nested():
             new = cards.StampCardSettings.from_form(uow.session, form, template)
             changed = cards.update_template(uow.session, staff, template, new, uow.now)
+    except IntegrityError:  # a colleague saved the same version number (or code) a moment before
+        return message_page(t(SAVED_MEANWHILE), 409)
     except SettingsError as error:
         uow.session.refresh(template)
         return _card_page(uow, template, _shown(form), _error(error), error.field, 400)
@@ -236,6 +242,8 @@ def tiers(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     try:
         with uow.session.begin_nested():
             version = save_tiers(uow.session, staff, tiers_from_form(uow.session, form), uow.now)
+    except IntegrityError:  # a colleague saved the same version number (or code) a moment before
+        return message_page(t(SAVED_MEANWHILE), 409)
     except SettingsError as error:
         return _tiers_page(uow, form, _error(error), error.field, 400)
     message = t(TIERS_SAVED, version=version.version) if version else t(UNCHANGED)
@@ -319,6 +327,8 @@ def tasks_checkin(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     try:
         with uow.session.begin_nested():
             changed = task_settings.save_checkin(uow.session, staff, form, uow.now)
+    except IntegrityError:  # a colleague saved the same version number (or code) a moment before
+        return message_page(t(SAVED_MEANWHILE), 409)
     except SettingsError as error:
         return _tasks_page(uow, form, _error(error), error.field, 400)
     return _done(t(CHECKIN_SAVED) if changed else t(UNCHANGED), "settings.tasks")
@@ -388,6 +398,8 @@ def tasks_game(uow: UnitOfWork, staff: Staff, game_id: int) -> ResponseReturnVal
     try:
         with uow.session.begin_nested():
             changed = task_settings.save_game(uow.session, staff, game, form, uow.now)
+    except IntegrityError:  # a colleague saved the same version number (or code) a moment before
+        return message_page(t(SAVED_MEANWHILE), 409)
     except SettingsError as error:
         uow.session.refresh(game)
         return _game_page(uow, game, form, _error(error), error.field, 400)

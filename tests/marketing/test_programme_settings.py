@@ -463,3 +463,23 @@ def test_check_ins_switched_off_refuse_a_check_in(runtime: Any, session: Any, ma
     assert save_checkin_form(runtime, marketer, CHECKIN_FORM)
     with transaction(runtime.sessions) as db:
         assert check_in(db, db.get_one(Member, member.id), AT, TZ).checked_in_now
+
+
+def test_two_marketers_saving_the_tier_table_at_once_get_one_version_each(
+    runtime: Any, sessions: Any, session: Any, marketer: Any
+) -> None:
+    from tests.concurrency import race
+
+    seed(runtime)
+    save_tier_form(runtime, marketer, {**TIERS_FORM, "threshold_silver": "9000"})  # versions 1 and 2 exist
+
+    def work(db: Any, i: int, all_have_read: Any) -> int:
+        staff = db.get_one(type(marketer), marketer.id)
+        tiers = tiers_from_form(db, {**TIERS_FORM, "threshold_silver": str(8000 - i)})
+        version = save_tiers(db, staff, tiers, AT)
+        assert version is not None
+        return version.version
+
+    assert sorted(race(sessions, 3, work)) == [3, 4, 5]
+    thresholds = session.scalars(select(TierSetting.threshold).where(TierSetting.code == "silver")).all()
+    assert sorted(thresholds) == [7998, 7999, 8000, 9000, 10_000]
