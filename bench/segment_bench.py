@@ -135,10 +135,11 @@ def _fill(connection: Connection, args: argparse.Namespace) -> None:
         _timed("products", lambda: connection.execute(text(PRODUCTS_FILL), params))
 
 
-def _nightly(sessions: Callable[[], Session], at: datetime) -> int:
+def _nightly(sessions: Callable[[], Session], at: datetime, compute: bool) -> int:
     """The RFM job (timed), and a manual tag on 1 % of members (once); returns the tag's id."""
     with sessions() as session, session.begin():
-        _timed("RFM groups (nightly job)", lambda: compute_rfm(session, at, TZ))
+        if compute:
+            _timed("RFM groups (nightly job)", lambda: compute_rfm(session, at, TZ))
         tag_id = session.scalar(select(Tag.id).where(Tag.name == "bench"))
         if tag_id is None:
             tag = Tag(name="bench", kind="manual")
@@ -234,6 +235,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the database (and its data) from an earlier run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the typical segment")
+    parser.add_argument("--cases", help="only these cases, by number (1 is the typical segment), e.g. 1,5")
+    parser.add_argument("--skip-nightly", action="store_true", help="keep the stored RFM groups (--reuse)")
     args = parser.parse_args()
     url = normalise_database_url(args.database_url)
     _ensure_database(url, args.reuse)
@@ -249,8 +252,10 @@ def main() -> None:
         first_store = connection.scalar(text("SELECT min(id) FROM stores"))
     print(f"database: {members:,} members, {purchases:,} purchases")
     at = datetime.now(UTC)
-    cases = _cases(first_store, _nightly(sessions, at))
-    for name, definition in cases:
+    tag_id = _nightly(sessions, at, compute=not args.skip_nightly)
+    cases = _cases(first_store, tag_id)
+    chosen = {int(n) for n in args.cases.split(",")} if args.cases else set(range(1, len(cases) + 1))
+    for name, definition in (case for number, case in enumerate(cases, 1) if number in chosen):
         found, median, worst = _time(sessions, args.runs, lambda s, d=definition: members_matching(s, d, at, TZ))  # type: ignore[misc]
         reach, r_median, r_worst = _time(
             sessions,

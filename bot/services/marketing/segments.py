@@ -278,23 +278,34 @@ def _per_member_node(ctx: _Context, node: dict[str, Any], member_id: MemberId) -
     return _per_member(ctx, node, member_id)
 
 
-def _all(ctx: _Context, children: list[dict[str, Any]]) -> ColumnElement[bool]:
-    """AND. On PostgreSQL, when some children are member-by-member probes and others are not, the others are
-    evaluated first (behind OFFSET 0, which the planner does not see through) and the probes run only for the
-    members they leave: otherwise PostgreSQL runs the probes on every member before its joins narrow them."""
+def _narrowed_then_probed(
+    ctx: _Context, children: list[dict[str, Any]], *also: ColumnElement[bool]
+) -> Select[Any] | None:
+    """On PostgreSQL, for an AND whose children mix member-by-member probes and other conditions: the ids of the
+    members the others (and `also`) leave, evaluated first behind OFFSET 0 (which the planner does not see through),
+    then probed. Otherwise PostgreSQL pushes the probes into the members scan and runs them for every member before
+    its joins narrow them. None when the AND is not of that kind."""
     per_member = [c for c in children if _only_per_member(c)]
     others = [c for c in children if not _only_per_member(c)]
     if ctx.dialect != "postgresql" or not per_member or not others:
-        return and_(true(), *(_clause(ctx, child) for child in children))
+        return None
     narrowed = (
         select(Member.id.label("id"))
-        .where(*(_clause(ctx, child) for child in others))
+        .where(*also, *(_clause(ctx, child) for child in others))
         .offset(0)
         .correlate(None)
         .subquery("narrowed")
     )
-    probed = select(narrowed.c.id).where(*(_per_member_node(ctx, child, narrowed.c.id) for child in per_member))
-    return Member.id.in_(probed.correlate(None))
+    probes = (_per_member_node(ctx, child, narrowed.c.id) for child in per_member)
+    return select(narrowed.c.id).where(*probes).correlate(None)
+
+
+def _all(ctx: _Context, children: list[dict[str, Any]]) -> ColumnElement[bool]:
+    """AND (see _narrowed_then_probed for the order PostgreSQL is given)."""
+    probed = _narrowed_then_probed(ctx, children)
+    if probed is None:
+        return and_(true(), *(_clause(ctx, child) for child in children))
+    return Member.id.in_(probed)
 
 
 def _flatten(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -316,11 +327,16 @@ def _context(session: Session, at: datetime, tz: ZoneInfo) -> _Context:
     return _Context(at=at, tz=tz, dialect=session.get_bind().dialect.name)
 
 
-def members_matching(session: Session, definition: Any, at: datetime, tz: ZoneInfo) -> Select[int]:
+def members_matching(session: Session, definition: Any, at: datetime, tz: ZoneInfo) -> Select[Any]:
     """The ids of the (not erased) members a definition matches at `at` (brand-local days in `tz`), as one
     select; raises DefinitionError for a definition that does not validate."""
     tree = parse_definition(definition)
     ctx = _context(session, at, tz)
+    if "all" in tree:
+        # The narrowed-then-probed select is the answer itself: no second pass over members to intersect with it.
+        probed = _narrowed_then_probed(ctx, _flatten(tree["all"]), Member.erased_at.is_(None))
+        if probed is not None:
+            return probed
     return select(Member.id).where(Member.erased_at.is_(None), _clause(ctx, tree))
 
 
@@ -346,6 +362,19 @@ def audience_for_marketing(
     ctx = _context(session, at, tz)
     # Consent is one more condition of the segment, so it is probed only for the members the rest leaves.
     consenting = {"all": [tree, {"type": "marketing_consent", "value": True}]}
+    probed = _narrowed_then_probed(
+        ctx, _flatten(consenting["all"]), Member.erased_at.is_(None), Member.line_user_id.is_not(None)
+    )
+    if probed is not None:
+        ids = probed.subquery("audience")
+        return (
+            select(Member.id, LineUser.line_user_id)
+            .select_from(ids)
+            .join(Member, Member.id == ids.c.id)
+            .join(LineUser, LineUser.id == Member.line_user_id)
+            .where(LineUser.is_blocked.is_(False))
+            .order_by(Member.id)
+        )
     return (
         select(Member.id, LineUser.line_user_id)
         .join(LineUser, LineUser.id == Member.line_user_id)

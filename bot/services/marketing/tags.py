@@ -185,7 +185,8 @@ def evaluate_rule_tag(
     session.flush()
     holders = select(MemberTag.member_id).where(MemberTag.tag_id == tag.id)
     # NOT EXISTS rather than NOT IN: a large segment does not have to fit in memory as a hashed list.
-    leaving = and_(MemberTag.tag_id == tag.id, ~matching.where(Member.id == MemberTag.member_id).exists())
+    matched = matching.subquery()
+    leaving = and_(MemberTag.tag_id == tag.id, ~exists().where(matched.c[0] == MemberTag.member_id))
     stamp = literal(at, MemberTagEvent.at.type)
     removals = select(
         MemberTag.member_id,
