@@ -23,6 +23,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError
 from urllib3.util.retry import Retry
 
 from bot.circuit_breaker import CircuitBreaker, CircuitOpen
+from bot.pacing import Pacer
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class LineClient:
         backoff_factor: float = 0.5,
         timeout: float | None = None,
         breaker: CircuitBreaker | None = None,
+        multicast_pacer: Pacer | None = None,
     ) -> None:
         # The SDK's own hosts (api.line.me, api-data.line.me) apply only when no host is configured.
         host = None if settings.uses_real_line else settings.line_api_base_url
@@ -108,6 +110,7 @@ class LineClient:
         self.api = MessagingApi(self._api_client)
         self.blob = MessagingApiBlob(self._api_client)
         self._reply_api = MessagingApi(ApiClient(once))
+        self.multicast_pacer = multicast_pacer
         self.breaker = breaker or CircuitBreaker(
             settings.line_breaker_failures, float(settings.line_breaker_cool_down_seconds)
         )
@@ -125,10 +128,12 @@ class LineClient:
         )
 
     def multicast(self, to: list[str], messages: list[dict[str, Any]], retry_key: str) -> None:
-        """Send to up to 500 users at once."""
+        """Send to up to 500 users at once, waiting its turn under LINE's multicast rate when paced."""
         if not 1 <= len(to) <= MAX_MULTICAST_RECIPIENTS:
             raise ValueError(f"multicast takes 1 to {MAX_MULTICAST_RECIPIENTS} recipients, not {len(to)}")
         body = {"to": to, "messages": messages}
+        if self.multicast_pacer is not None:
+            self.multicast_pacer.wait()
         self._call_idempotent(
             lambda: self._send_json(self._api_client, "/v2/bot/message/multicast", body, retry_key), retry_key
         )
@@ -267,7 +272,9 @@ class LineClient:
         else:
             self.breaker.succeeded()
             return answer
-        if error.transient:
+        # A 429 is LINE answering (one endpoint's rate limit, or the month's quota), not LINE failing: it must not
+        # open the breaker and hold back every other call, replies included.
+        if error.transient and error.status != 429:
             self.breaker.failed()
         else:
             self.breaker.succeeded()

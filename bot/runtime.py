@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import Clock
 from bot.db import make_engine, make_session_factory
 from bot.line_client import LineClient
+from bot.pacing import Pacer
 from bot.rate_limit import LimitsRateLimiter
 from bot.services.rate_limits import RateLimiter
 from bot.settings import Settings
@@ -33,12 +34,14 @@ class Runtime:
     def build(cls, settings: Settings, *, line_backoff: float = 0.5) -> Runtime:
         # Production logs never show a statement's parameters (phones, birthdays) in a database error.
         engine = make_engine(settings.database_url, hide_parameters=settings.app_env == "production")
+        limiter = LimitsRateLimiter.from_settings(settings)
+        pacer = Pacer(limiter, settings.line_multicast_rate, "channel")
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_session_factory(engine),
-            line=LineClient(settings, backoff_factor=line_backoff),
-            limiter=LimitsRateLimiter.from_settings(settings),
+            line=LineClient(settings, backoff_factor=line_backoff, multicast_pacer=pacer),
+            limiter=limiter,
         )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.services.rate_limits import POS_PER_KEY, Rule
+from bot.services.rate_limits import LINE_MULTICAST_RATE, POS_PER_KEY, Rule
 
 LINE_DEFAULT_API_BASE_URL = "https://api.line.me"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +93,9 @@ class Settings:
     line_timeout_seconds: float = 10.0
     line_breaker_failures: int = 5
     line_breaker_cool_down_seconds: int = 30
+    # Campaign multicasts go out at most this fast (LINE allows 200 a second per channel; a little under it so the
+    # network's jitter never puts 201 in one of LINE's seconds). LINE_MULTICAST_RATE, e.g. "190/second".
+    line_multicast_rate: Rule = LINE_MULTICAST_RATE
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -198,6 +201,7 @@ class Settings:
             line_timeout_seconds=line_timeout,
             line_breaker_failures=_whole_number(env, "LINE_BREAKER_FAILURES", 5),
             line_breaker_cool_down_seconds=_whole_number(env, "LINE_BREAKER_COOL_DOWN", 30),
+            line_multicast_rate=_rate(env, "LINE_MULTICAST_RATE", LINE_MULTICAST_RATE),
         )
 
     @property
@@ -207,6 +211,16 @@ class Settings:
     @property
     def uses_real_line(self) -> bool:
         return self.line_api_base_url == LINE_DEFAULT_API_BASE_URL
+
+
+def _rate(env: Mapping[str, str], name: str, default: Rule) -> Rule:
+    """A rate like "190/second" from the environment, or the default when unset."""
+    if not env.get(name):
+        return default
+    try:
+        return Rule.parse(default.name, env[name])
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a rate like 190/second") from exc
 
 
 def _whole_number(env: Mapping[str, str], name: str, default: int) -> int:

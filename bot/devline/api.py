@@ -48,6 +48,8 @@ def register_api(bp: Blueprint, platform: DevLinePlatform, access_token: str) ->
         failure = platform.take_failure(path)
         if failure is not None:
             raise failure
+        if request.method == "POST" and path.startswith("/v2/bot/message/"):
+            platform.take_rate(path.removeprefix("/v2/bot/message/"))
 
     @bp.after_request
     def log_messaging_api_call(response: Response) -> Response:

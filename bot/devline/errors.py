@@ -7,6 +7,7 @@ from typing import Any
 AUTH_FAILED = "Authentication failed. Confirm that the access token in the authorization header is valid."
 INVALID_REPLY_TOKEN = "Invalid reply token"
 NOT_FOUND = "Not found"
+RATE_LIMITED = "The API rate limit has been exceeded. Try again later."
 
 
 class LineApiError(Exception):
@@ -54,7 +55,7 @@ FAILURE_MESSAGES = {
     403: "The access token is not authorized to use this API",
     404: NOT_FOUND,
     409: "The retry key is already accepted",
-    429: "The API rate limit has been exceeded. Try again later.",
+    429: RATE_LIMITED,
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service unavailable",

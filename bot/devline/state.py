@@ -6,13 +6,15 @@ import copy
 import re
 import secrets
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.devline import events as ev
-from bot.devline.errors import INVALID_REPLY_TOKEN, LineApiError, injected_failure
+from bot.devline.errors import INVALID_REPLY_TOKEN, RATE_LIMITED, LineApiError, injected_failure
 
 REPLY_TOKEN_TTL = timedelta(seconds=60)
 REDELIVERED_REPLY_LIMIT = timedelta(minutes=20)
@@ -22,6 +24,9 @@ NON_FRIEND_WINDOW = timedelta(days=7)
 USER_ID_PATTERN = re.compile(r"^U[0-9a-f]{32}$")
 # Message types whose sentMessages entry carries a quoteToken (they can be quoted).
 QUOTABLE_TYPES = frozenset({"text", "textV2", "sticker", "image", "video"})
+# LINE's rate limits per channel and endpoint: (requests, seconds). Over them a call is answered 429 and not carried
+# out. Tests and benches change them with `set_rate_limit`.
+RATE_LIMITS = {"multicast": (200, 1.0), "narrowcast": (60, 3600.0), "broadcast": (60, 3600.0)}
 
 
 def utcnow() -> datetime:
@@ -73,6 +78,9 @@ class PlatformState:
         self.total_usage = 0
         self.version = 0
         self._failures: list[list[Any]] = []
+        self.rate_limits: dict[str, tuple[int, float]] = dict(RATE_LIMITS)
+        self._arrivals: dict[str, deque[float]] = {}
+        self.rate_limited = 0
 
     def reset(self) -> None:
         """Forget everything: users, chats, logs, tokens, retry keys, rich menus."""
@@ -80,11 +88,12 @@ class PlatformState:
             for container in (
                 self.users, self.chats, self.requests, self.deliveries, self.reply_tokens, self.link_tokens,
                 self.accepted_retry_keys, self.narrowcasts, self.rich_menus, self.user_rich_menus, self.aliases,
-                self.switched_menus, self._failures,
+                self.switched_menus, self._failures, self._arrivals,
             ):  # fmt: skip
                 container.clear()
             self.default_rich_menu_id = None
             self.total_usage = 0
+            self.rate_limited = 0
             self.touch()
 
     def touch(self) -> None:
@@ -216,6 +225,11 @@ class PlatformState:
                 raise LineApiError(400, "Failed to send messages")
             return [target]
         if via == "multicast":
+            for index, user_id in enumerate(to or []):
+                if not USER_ID_PATTERN.match(str(user_id)):
+                    raise LineApiError(
+                        400, f"The property, 'to[{index}]', in the request body is invalid (line: -, column: -)"
+                    )
             return list(dict.fromkeys(to or []))
         return [user.user_id for user in self.users.values() if user.friendship == "friend"]
 
@@ -261,6 +275,29 @@ class PlatformState:
                     failure[2] = remaining - 1
                     return injected_failure(status)
             return None
+
+    def set_rate_limit(self, endpoint: str, requests: int, seconds: float = 1.0) -> None:
+        """Allow at most `requests` calls of `endpoint` (e.g. "multicast") in any `seconds` (a moving window)."""
+        with self.lock:
+            self.rate_limits[endpoint] = (requests, seconds)
+            self._arrivals.pop(endpoint, None)
+
+    def take_rate(self, endpoint: str) -> None:
+        """Count one call of `endpoint` against its rate limit; LINE's 429 (nothing carried out) when over it. Counted
+        on the wall clock, not the platform's (tests stop that one)."""
+        limit = self.rate_limits.get(endpoint)
+        if limit is None:
+            return
+        requests, seconds = limit
+        now = time.monotonic()
+        with self.lock:
+            arrivals = self._arrivals.setdefault(endpoint, deque())
+            while arrivals and arrivals[0] <= now - seconds:
+                arrivals.popleft()
+            if len(arrivals) >= requests:
+                self.rate_limited += 1
+                raise LineApiError(429, RATE_LIMITED)
+            arrivals.append(now)
 
     def log_request(self, entry: dict[str, Any]) -> None:
         with self.lock:

@@ -66,6 +66,9 @@ STAFF_SIGN_IN_PER_ADDRESS = Rule("staff-sign-in-address", 30, 900, fail_closed=T
 # POS API requests per store key: far above any till's pace, low enough that a runaway client cannot flood the
 # database. Overridden by POS_RATE_LIMIT (see Settings).
 POS_PER_KEY = Rule("pos-key", 600, 60, approximate=True)
+# Campaign multicasts sent to LINE per second (LINE allows 200 per channel): the LINE client waits its turn under it.
+# Overridden by LINE_MULTICAST_RATE (see Settings).
+LINE_MULTICAST_RATE = Rule("line-multicast", 190, 1)
 
 
 class RateLimiter(Protocol):

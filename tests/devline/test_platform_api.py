@@ -301,3 +301,24 @@ def test_quota_and_consumption_count_pushed_messages_per_recipient(api, platform
 
     assert quota["type"] == "limited" and quota["value"] > 0
     assert used == {"totalUsage": 1}
+
+
+def test_multicast_over_the_rate_limit_is_answered_429_and_not_carried_out(api, platform):
+    fan = friend(platform)
+    platform.set_rate_limit("multicast", 3, 60)
+
+    answers = [post(api, "/v2/bot/message/multicast", {"to": [fan], "messages": HELLO}) for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json == {"message": "The API rate limit has been exceeded. Try again later."}
+    assert platform.bot_messages(fan) == HELLO * 3 and platform.rate_limited == 1
+
+
+def test_multicast_to_a_malformed_user_id_is_refused(api, platform):
+    fan = friend(platform)
+
+    answer = post(api, "/v2/bot/message/multicast", {"to": [fan, "U123"], "messages": HELLO})
+
+    assert answer.status_code == 400
+    assert answer.json["message"] == "The property, 'to[1]', in the request body is invalid (line: -, column: -)"
+    assert platform.bot_messages(fan) == []
