@@ -5,6 +5,7 @@ and delivery to the local LINE platform that survives a worker dying mid-campaig
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from bot import campaign_runner, tasks
 from bot.clock import FixedClock
 from bot.db import transaction
 from bot.delivery import deliver
+from bot.line_client import LineDeliveryError
 from bot.services.marketing import campaign_start, campaigns
 from bot.services.marketing.campaign_messages import CampaignInvalid, Personal, fill
 from models import CampaignRecipient, Consent, Coupon, LineUser, Member, OutboundMessage
@@ -360,3 +362,26 @@ def test_a_campaign_that_cannot_start_stays_scheduled_and_does_not_hold_back_the
 
     assert (campaign(session, stuck).status, campaign(session, fine).status) == ("scheduled", "started")
     assert len(_rows(session, fine)) == 1
+
+
+def test_a_chunk_refused_429_is_never_shown_delivered_and_429s_do_not_open_the_breaker(
+    runtime, session, platform, clock
+):
+    users = _platform_members(runtime, platform, 3)
+    clock.set(NOON)
+    campaign_id = make_campaign(runtime.sessions, clock.now())
+    written = _start(runtime, clock.now())
+    platform.fail_next("/v2/bot/message/multicast", 429, times=100)
+
+    assert deliver(runtime.sessions, runtime.line, written[0], clock.now()) == "pending"
+    for _ in range(runtime.settings.line_breaker_failures + 1):
+        with pytest.raises(LineDeliveryError):
+            runtime.line.multicast(users, [{"type": "text", "text": "x"}], str(uuid.uuid4()))
+
+    row = session.get(OutboundMessage, written[0])
+    assert row is not None and row.status == "pending" and "429" in (row.error or "")
+    assert row.next_attempt_at is not None and row.next_attempt_at > clock.now()
+    assert runtime.line.breaker.state == "closed"
+    progress = campaigns.progress(session, campaign(session, campaign_id), clock.now())
+    assert (progress.sent, progress.failed, progress.remaining) == (0, 0, 3)
+    assert all("週年慶全面 85 折" not in str(platform.bot_messages(user)) for user in users)

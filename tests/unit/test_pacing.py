@@ -35,4 +35,4 @@ def test_callers_over_the_rate_wait_until_the_window_has_room():
     assert len(limiter.hits) == 7
     # 7 calls at 3 a second: the last one cannot go before two full seconds have passed.
     assert limiter.hits[-1] >= 2.0 and sum(slept) >= 2.0
-    assert all(later >= earlier for earlier, later in zip(limiter.hits, limiter.hits[1:]))
+    assert all(later >= earlier for earlier, later in zip(limiter.hits, limiter.hits[1:], strict=False))
