@@ -185,3 +185,38 @@ def test_builder_offers_categories_tags_and_rfm_groups(client: Any, runtime: Any
     assert [g[1] for g in options["rfmGroups"]][:2] == ["冠軍顧客", "忠誠顧客"]
     kinds = {code for code, _ in options["kinds"]}
     assert {"bought_category", "tags", "rfm_group"} <= kinds
+
+
+def test_the_nightly_job_computes_rfm_and_rule_tags(app: Any, runtime: Any, session: Any) -> None:
+    from bot import tasks
+
+    gold = make_member(runtime.sessions, member_number="M000401", phone="+886911000031", tier="gold")
+    make_member(runtime.sessions, member_number="M000402", phone="+886911000032")
+    with transaction(runtime.sessions) as db:
+        segment = Segment(name="金卡", definition={"type": "tier", "tiers": ["gold"]}, updated_at=gold.created_at)
+        db.add(segment)
+        db.flush()
+        db.add(Tag(name="金卡標籤", kind="rule", segment_id=segment.id))
+        from models import Store
+
+        store = Store(code="N01", name="店")
+        db.add(store)
+        db.flush()
+        db.add(
+            Purchase(
+                store_id=store.id,
+                channel="pos",
+                transaction_id="N1",
+                request_hash="0" * 64,
+                member_id=gold.id,
+                amount=100,
+                response={},
+            )
+        )
+
+    tasks.refresh_segment_facts.call_local()
+
+    assert set(session.scalars(select(MemberTag.member_id))) == {gold.id}
+    evaluation = session.scalar(select(TagEvaluation))
+    assert (evaluation.gained, evaluation.lost, evaluation.staff_id) == (1, 0, None)
+    assert session.scalar(select(MemberRfm.member_id)) == gold.id
