@@ -155,4 +155,4 @@ def dispatch(uow: UnitOfWork) -> None:
             uow.send_after_commit([outbound_id] if outbound_id is not None else [])
         else:
             rows = outbox.queue_push(session, to.line_user.line_user_id, payloads)
-            uow.send_after_commit([row.id for row in rows])
+            uow.send_after_commit(rows)

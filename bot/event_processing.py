@@ -7,10 +7,10 @@ are written to the outbox and sent (by the caller) after it commits.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from linebot.v3.webhooks import Event, FollowEvent
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bot.chat.wire import to_json
 from bot.i18n import language_for
@@ -21,7 +21,7 @@ from bot.services.membership.menu_state import wanted_menu
 from bot.services.messaging import outbox
 from bot.uow import AfterCommit, UnitOfWork, left_to_the_caller, unit_of_work
 from handlers import HandlerContext, handle
-from models import WebhookEvent
+from models import LineUser, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,14 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
     row = session.scalars(select(WebhookEvent).where(WebhookEvent.id == inbox_id).with_for_update()).one_or_none()
     if row is None or row.status != "pending":
         return
-    if not profile_asked and _needs_profile(session, row):
+    line_user = find_line_user(session, row.line_user_id) if row.line_user_id else None
+    if not profile_asked and _needs_profile(row, line_user):
         raise _ProfileFirst(row.line_user_id or "")
-    row.attempts += 1
-    row.processed_at = uow.now
     if row.mode != "active":
         # In standby another channel answers this chat: record the event, send nothing.
-        row.status = "skipped"
+        _settle(row, "skipped", uow.now)
         return
     event = Event.from_dict(row.payload)
-    line_user = find_line_user(session, row.line_user_id) if row.line_user_id else None
     if line_user is None and row.line_user_id and row.event_type not in ("follow", "unfollow"):
         line_user = record_first_contact(
             session,
@@ -94,7 +92,7 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
         profile=profile if isinstance(event, FollowEvent) else None,
     )
     replies = handle(ctx, event)
-    row.status = "done"
+    _settle(row, "done", uow.now)
     if line_user is not None and wanted_menu(session, line_user) != line_user.applied_rich_menu_id:
         # Checked after each of the user's events, in this transaction: a menu left wrong by a bind elsewhere is put
         # right the next time they use the chat, and LINE (and another transaction) only when it differs.
@@ -114,14 +112,22 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
         )
     else:
         queued = outbox.queue_push(session, row.line_user_id, payloads, webhook_event_id=row.id)
-    uow.send_after_commit([message.id for message in queued])
+    uow.send_after_commit(queued)
 
 
-def _needs_profile(session: Session, row: WebhookEvent) -> bool:
+def _settle(row: WebhookEvent, status: str, at: datetime) -> None:
+    # Set after the handler, so the attempt and its outcome are one UPDATE at the commit (a failed attempt is
+    # counted by _record_failure, the handler's transaction being rolled back).
+    row.attempts += 1
+    row.processed_at = at
+    row.status = status
+
+
+def _needs_profile(row: WebhookEvent, line_user: LineUser | None) -> bool:
     """A new friend's profile is stored with their follow; a user the bot has no record of is stored with theirs."""
     if not row.line_user_id or row.mode != "active" or row.event_type == "unfollow":
         return False
-    return row.event_type == "follow" or find_line_user(session, row.line_user_id) is None
+    return row.event_type == "follow" or line_user is None
 
 
 def _record_failure(runtime: Runtime, inbox_id: int, exc: Exception) -> None:

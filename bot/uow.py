@@ -9,7 +9,7 @@ transaction commits, and only then is delivery queued. On an error everything, f
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,14 +56,22 @@ class UnitOfWork:
     settings: Settings
     limiter: RateLimiter
     after_commit: AfterCommit = field(default_factory=AfterCommit)
+    # Outbox rows handed to send_after_commit as objects: held here (the session's identity map is weak) so a claim
+    # needs no second read, and inserted already claimed when they were not yet flushed.
+    outbox_rows: list[OutboundMessage] = field(default_factory=list)
 
     def record(self, fact: facts.Fact) -> None:
         """Record a domain fact; the dispatcher turns it into messages at commit."""
         facts.record(self.session, fact)
 
-    def send_after_commit(self, outbox_ids: list[int]) -> None:
-        """Outbox rows written in this unit of work (replies, pushes) to deliver once it has committed."""
-        self.after_commit.outbox_ids.extend(outbox_ids)
+    def send_after_commit(self, outbox: Sequence[int | OutboundMessage]) -> None:
+        """Outbox rows written in this unit of work (replies, pushes; their ids, or the rows themselves, written at
+        the commit) to deliver once it has committed."""
+        for item in outbox:
+            if isinstance(item, OutboundMessage):
+                self.outbox_rows.append(item)
+            else:
+                self.after_commit.outbox_ids.append(item)
 
 
 def left_to_the_caller(work: AfterCommit) -> None:
@@ -81,8 +89,9 @@ def _claim_for_this_sender(uow: UnitOfWork) -> None:
     """Mark the unit of work's outbox rows as being sent, in its own transaction, so the caller sends them right
     after the commit without claiming each in a transaction of its own (a sender that dies leaves them `sending`,
     and the sweep takes them over after CLAIM_TIMEOUT, as for any claim)."""
-    for outbound_id in uow.after_commit.outbox_ids:
-        message = uow.session.get(OutboundMessage, outbound_id)
+    written = [uow.session.get(OutboundMessage, outbound_id) for outbound_id in uow.after_commit.outbox_ids]
+    rows, uow.outbox_rows = [*uow.outbox_rows, *written], []
+    for message in rows:
         if message is None or message.status != "pending":
             continue
         message.status, message.sent_at, message.attempts = "sending", uow.now, message.attempts + 1
@@ -117,6 +126,7 @@ def unit_of_work(
         if claim_outbox:
             _claim_for_this_sender(uow)
         session.commit()
+        uow.after_commit.outbox_ids += [row.id for row in uow.outbox_rows]
     except BaseException:
         session.rollback()
         raise

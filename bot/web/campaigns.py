@@ -177,7 +177,7 @@ def _test_push(uow: UnitOfWork, form: Form, draft: campaigns.Draft) -> ResponseR
         return _compose(uow, form, 400, preview=preview, error=t(BAD_TEST_USER))
     messages = [message for variant in preview["variants"] for message in variant["messages"]]
     rows = queue_push(uow.session, user_id, messages)
-    uow.send_after_commit([row.id for row in rows])
+    uow.send_after_commit(rows)
     name = line_user.display_name or user_id
     return _compose(uow, form, preview=preview, notice=t(TEST_SENT, name=name, n=len(messages)))
 

@@ -40,7 +40,8 @@ def queue_reply(
     messages: list[dict[str, Any]],
     webhook_event_id: int | None = None,
 ) -> list[OutboundMessage]:
-    """Queue the answer to an event: the first 5 messages as a reply, any more as pushes after it."""
+    """Queue the answer to an event: the first 5 messages as a reply, any more as pushes after it. The rows are
+    added to the session, written at its next flush (hand them to the unit of work's send_after_commit)."""
     chunks = _chunks(messages)
     if not chunks:
         return []
@@ -53,24 +54,25 @@ def queue_reply(
             messages=chunks[0],
             retry_key=str(uuid.uuid4()),
             webhook_event_id=webhook_event_id,
+            status="pending",
+            attempts=0,
         )
     ]
     rows += [_push_row([line_user_id], chunk, webhook_event_id) for chunk in chunks[1:]]
     session.add_all(rows)
-    session.flush()
     return rows
 
 
 def queue_push(
     session: Session, line_user_id: str, messages: list[dict[str, Any]], webhook_event_id: int | None = None
 ) -> list[OutboundMessage]:
-    """Queue a push to one user (5 messages a request); a user who blocked the bot gets nothing."""
+    """Queue a push to one user (5 messages a request); a user who blocked the bot gets nothing. The rows are added
+    to the session, written at its next flush."""
     blocked = session.scalar(select(LineUser.is_blocked).where(LineUser.line_user_id == line_user_id))
     if blocked:
         return []
     rows = [_push_row([line_user_id], chunk, webhook_event_id) for chunk in _chunks(messages)]
     session.add_all(rows)
-    session.flush()
     return rows
 
 
@@ -96,6 +98,8 @@ def _push_row(to: list[str], messages: list[dict[str, Any]], webhook_event_id: i
         messages=messages,
         retry_key=str(uuid.uuid4()),
         webhook_event_id=webhook_event_id,
+        status="pending",
+        attempts=0,
     )
 
 
