@@ -112,14 +112,20 @@ def post_points(
     expires_at: datetime | None = None,
     purchase_id: int | None = None,
     reverses_entry_id: int | None = None,
+    key_is_new: bool = False,
 ) -> tuple[PointEntry, bool]:
     """Append a points entry and move the member's cached balance with it; `(entry, created)`.
 
     A debit the balance cannot cover raises InsufficientPoints and writes nothing. The same idempotency key again
     answers `(the entry written the first time, False)` when it has the same member, kind and points, and raises
     IdempotencyConflict otherwise; this holds under concurrency too (the unique key decides, behind a SAVEPOINT).
+
+    `key_is_new`: the caller knows no entry can hold this key yet (it names a row this transaction has just written,
+    such as a new purchase), so a credit is written without the look-up and the SAVEPOINT; the unique key still
+    stands behind it.
     """
-    existing = _point_entry(session, idempotency_key)
+    fresh_credit = key_is_new and points > 0
+    existing = None if fresh_credit else _point_entry(session, idempotency_key)
     if existing is not None:
         return _point_replay(existing, member_id, kind, points)
     entry = PointEntry(
@@ -134,6 +140,11 @@ def post_points(
         reverses_entry_id=reverses_entry_id,
         created_at=at,
     )
+    if fresh_credit:
+        session.add(entry)
+        session.flush()
+        _move_balance(session, member_id, points, at)
+        return entry, True
     try:
         with session.begin_nested():
             session.add(entry)

@@ -187,8 +187,8 @@ def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime,
             at=at,
             expires_at=expiry_for(at, tz),
             purchase_id=purchase.id,
+            key_is_new=True,
         )
-    purchase.points_earned = points
     stamps = stamps_for_purchase(session, member, purchase, at, tz)
     missions.on_purchase(session, member, purchase, tz)
     change = evaluate_tier(session, member, at, allow_downgrade=False)
@@ -201,6 +201,8 @@ def _earn(session: Session, member: Member, purchase: Purchase, *, at: datetime,
     }
     if change is not None:
         body["tier_changed_to"] = change.to_tier
+    # Set together at the end: one UPDATE of the purchase row.
+    purchase.points_earned = points
     purchase.response = body
     session.flush()
     return PurchaseResult({**body, "replayed": False})

@@ -126,9 +126,12 @@ def live_key(session: Session, raw_key: str | None) -> LiveKey | None:
     """
     if not raw_key:
         return None
-    api_key = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(raw_key))).one_or_none()
-    if api_key is None or api_key.revoked_at is not None:
+    found = session.execute(
+        select(ApiKey, Store).join(Store, Store.id == ApiKey.store_id).where(ApiKey.key_hash == hash_key(raw_key))
+    ).one_or_none()
+    if found is None:
         return None
-    store = session.get(Store, api_key.store_id)
-    assert store is not None
+    api_key, store = found
+    if api_key.revoked_at is not None:
+        return None
     return LiveKey(store=store, scopes=scopes_of(api_key))
