@@ -123,7 +123,7 @@ def import_csv(session: Session, staff: Staff, content: str, at: datetime) -> Im
         seen.add(fields[0])
         parsed.append(fields)
     if problems:
-        raise ProductError(CSV_UNREADABLE if not parsed and not problems else ROW_PROBLEM, rows=problems)
+        raise ProductError(ROW_PROBLEM, rows=problems)
     existing = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(seen)))}
     added = 0
     for sku, name, category in parsed:
