@@ -6,6 +6,11 @@ and records when each reply token (and each push's retry key) arrived.
 `GET /_stats` answers the counts; `GET /_arrivals` every reply token with its arrival time (time.time()),
 `POST /_reset` forgets everything between rounds. It never calls the real LINE platform.
 
+Multicasts (bench/campaign_delivery.py) are refused as LINE refuses them: more than 500 ids or a malformed id (400),
+a repeated retry key (409, not carried out again), and over the rate limit (`--multicast-rate`, 200 calls in any
+second by default, as LINE allows a channel; 429, not carried out). `GET /_multicast` answers the accepted calls, the
+ids they carried, the ids received more than once, the 429s, and the first and last accepted call's time.
+
 For the fault runs (bench/faults.py): `POST /_mode {"mode": "ok" | "500" | "slow" | "drop", "delay": seconds}` makes
 the message calls answer 500 (carrying nothing out), answer after `delay` seconds (having carried the call out, as
 LINE does), or close the connection without an answer (having carried it out); `GET /_answers` tells which reply
@@ -16,9 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _lock = threading.Lock()
@@ -29,6 +35,13 @@ _push_arrivals: list[tuple[str, float]] = []
 _other_calls: Counter[str] = Counter()
 _accepted_pushes_to: Counter[str] = Counter()
 _mode = {"mode": "ok", "delay": 0.0}
+_multicast_ids: Counter[str] = Counter()
+_multicast_keys: set[str] = set()
+_multicast_arrivals: list[float] = []
+_multicast_window: deque[float] = deque()
+_multicast_refused: Counter[int] = Counter()
+_multicast_rate = {"calls": 200, "seconds": 1.0}
+USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 
 
 def _reset() -> None:
@@ -39,6 +52,11 @@ def _reset() -> None:
         _push_arrivals.clear()
         _other_calls.clear()
         _accepted_pushes_to.clear()
+        _multicast_ids.clear()
+        _multicast_keys.clear()
+        _multicast_arrivals.clear()
+        _multicast_window.clear()
+        _multicast_refused.clear()
 
 
 class StandIn(BaseHTTPRequestHandler):
@@ -88,6 +106,18 @@ class StandIn(BaseHTTPRequestHandler):
         elif self.path == "/_arrivals":
             with _lock:
                 self._answer(200, {"replies": dict(_reply_arrivals), "pushes": list(_push_arrivals)})
+        elif self.path == "/_multicast":
+            with _lock:
+                stats = {
+                    "calls": len(_multicast_arrivals),
+                    "ids": sum(_multicast_ids.values()),
+                    "unique_ids": len(_multicast_ids),
+                    "duplicates": sum(n - 1 for n in _multicast_ids.values() if n > 1),
+                    "refused": {str(status): n for status, n in _multicast_refused.items()},
+                    "first": min(_multicast_arrivals, default=None),
+                    "last": max(_multicast_arrivals, default=None),
+                }
+            self._answer(200, stats)
         elif self.path.startswith("/v2/bot/profile/"):
             user_id = self.path.rsplit("/", 1)[-1]
             self._answer(200, {"userId": user_id, "displayName": "Bench 使用者", "language": "zh-TW"})
@@ -133,6 +163,9 @@ class StandIn(BaseHTTPRequestHandler):
                 self._answer(409, {"message": "The retry key is already accepted"})
             else:
                 self._answer(200, {"sentMessages": [{"id": "1", "quoteToken": "q"}]})
+        elif self.path == "/v2/bot/message/multicast":
+            status, answer = _multicast(body, self.headers.get("X-Line-Retry-Key"))
+            self._answer(status, answer)
         else:
             with _lock:
                 _other_calls["POST " + "/".join(self.path.split("/")[:4])] += 1
@@ -154,10 +187,43 @@ class StandIn(BaseHTTPRequestHandler):
         self._answer(200, {})
 
 
+def _multicast(body: dict, retry_key: str | None) -> tuple[int, dict]:
+    """A multicast as LINE takes it: (status, body); counted only when accepted."""
+    now = time.monotonic()
+    to = body.get("to")
+    with _lock:
+        window = _multicast_window
+        while window and window[0] <= now - _multicast_rate["seconds"]:
+            window.popleft()
+        if len(window) >= _multicast_rate["calls"]:
+            _multicast_refused[429] += 1
+            return 429, {"message": "The API rate limit has been exceeded. Try again later."}
+        window.append(now)
+        if not isinstance(to, list) or not 1 <= len(to) <= 500:
+            _multicast_refused[400] += 1
+            details = [{"message": "Size must be between 1 and 500", "property": "to"}]
+            return 400, {"message": "The request body has 1 error(s)", "details": details}
+        bad = [i for i, user_id in enumerate(to) if not USER_ID.match(str(user_id))]
+        if bad:
+            _multicast_refused[400] += 1
+            message = f"The property, 'to[{bad[0]}]', in the request body is invalid (line: -, column: -)"
+            return 400, {"message": message}
+        if retry_key and retry_key in _multicast_keys:
+            _multicast_refused[409] += 1
+            return 409, {"message": "The retry key is already accepted"}
+        if retry_key:
+            _multicast_keys.add(retry_key)
+        _multicast_arrivals.append(time.time())
+        _multicast_ids.update(dict.fromkeys(to, 1))
+    return 200, {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--multicast-rate", type=int, default=200, help="multicast calls allowed in any second")
     args = parser.parse_args()
+    _multicast_rate["calls"] = args.multicast_rate
     server = ThreadingHTTPServer(("127.0.0.1", args.port), StandIn)
     server.daemon_threads = True
     server.serve_forever()
