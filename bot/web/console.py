@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, jsonify, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -53,6 +53,7 @@ from bot.web.backoffice import message_page, refusal_text, render_page, staff_pa
 from models import CouponTemplate, Member, Segment, Staff, StampCardTemplate, Store, Tag
 
 bp = Blueprint("console", __name__, url_prefix="/staff/console")
+T = TypeVar("T")
 
 NOTICE_KEY = "console_notice"
 NOT_FOUND = "找不到這個分群"
@@ -60,6 +61,10 @@ BAD_JSON = "分群條件格式不正確"
 SAVED = "已儲存分群「{name}」"
 DELETED = "已刪除分群「{name}」"
 MAX_BODY = 64 * 1024
+# Ids beyond the id columns' range name nothing (and would be a database error, not a miss).
+MAX_ID = 2**31 - 1
+# A definition nests at most MAX_DEPTH groups of conditions with lists inside: far less than this.
+MAX_JSON_DEPTH = 32
 SOURCE_LABELS = {"line": "LINE", "counter": "門市櫃台", "api": "POS 系統", "pos_import": "POS 匯入"}
 COUPON_STATE_LABELS = {"held": "持有未使用", "redeemed": "期間內已使用", "expiring": "幾天內到期"}
 # Words the builder script shows, translated on the server.
@@ -134,25 +139,54 @@ def _builder_options(uow: UnitOfWork) -> dict[str, Any]:
 def _page(
     uow: UnitOfWork, segment: Segment | None, name: str, definition: Any, error: str | None, status: int = 200
 ) -> tuple[str, int]:
+    definition_json = json.dumps(definition, ensure_ascii=False)
+    try:
+        definition_json.encode()
+    except UnicodeEncodeError:  # a refused lone surrogate: written back escaped, as it came
+        definition_json = json.dumps(definition)
     return render_page(
         "staff/console/segment_form.html",
         status,
         segment=segment,
         name=name,
-        definition_json=json.dumps(definition, ensure_ascii=False),
+        definition_json=definition_json,
         options_json=json.dumps(_builder_options(uow), ensure_ascii=False),
         error=error,
     )
 
 
-def _posted_definition() -> Any:
-    raw = request.form.get("definition", "")
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in a JSON value (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _json(raw: str | bytes) -> Any:
+    """A definition's JSON, or DefinitionError: also when it nests too deep to read (a RecursionError, not a
+    ValueError) or deeper than a page could show it again."""
     if len(raw) > MAX_BODY:
         raise DefinitionError(BAD_JSON)
     try:
-        return json.loads(raw)
-    except ValueError:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
         raise DefinitionError(BAD_JSON) from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise DefinitionError(BAD_JSON)
+    return value
+
+
+def _posted_definition() -> Any:
+    return _json(request.form.get("definition", ""))
+
+
+def _get(uow: UnitOfWork, model: type[T], object_id: int) -> T | None:
+    return uow.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
 
 
 def _save(uow: UnitOfWork, staff: Staff, segment: Segment | None) -> ResponseReturnValue:
@@ -202,7 +236,7 @@ def segment_new(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 @staff_page("marketer")
 def segment_edit(uow: UnitOfWork, staff: Staff, segment_id: int) -> ResponseReturnValue:
     """The builder for a saved segment: rename it or change its conditions."""
-    segment = uow.session.get(Segment, segment_id)
+    segment = _get(uow, Segment, segment_id)
     if segment is None:
         return message_page(t(NOT_FOUND), 404)
     if request.method == "POST":
@@ -214,7 +248,7 @@ def segment_edit(uow: UnitOfWork, staff: Staff, segment_id: int) -> ResponseRetu
 @staff_page("marketer")
 def segment_delete(uow: UnitOfWork, staff: Staff, segment_id: int) -> ResponseReturnValue:
     """Delete a saved segment (the list page asks first)."""
-    segment = uow.session.get(Segment, segment_id)
+    segment = _get(uow, Segment, segment_id)
     if segment is None:
         return message_page(t(NOT_FOUND), 404)
     name = segment.name
@@ -230,10 +264,11 @@ def segment_delete(uow: UnitOfWork, staff: Staff, segment_id: int) -> ResponseRe
 @staff_page("marketer")
 def segment_preview(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     """The live count, marketing audience and a masked sample of a definition being built (JSON)."""
-    body = request.get_json(silent=True) if (request.content_length or 0) <= MAX_BODY else None
-    raw = body.get("definition") if isinstance(body, dict) else None
     tz = uow.settings.tz
     try:
+        readable = request.is_json and (request.content_length or 0) <= MAX_BODY
+        body = _json(request.get_data()) if readable else None
+        raw = body.get("definition") if isinstance(body, dict) else None
         definition = parse_definition(raw)
         members = members_matching(uow.session, definition, uow.now, tz)
         result = {
@@ -337,7 +372,7 @@ def coupon_templates(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 @staff_page("marketer")
 def coupon_template(uow: UnitOfWork, staff: Staff, template_id: int) -> ResponseReturnValue:
     """A coupon template's settings (saved as a new version), its history and the hand-issue forms."""
-    template = uow.session.get(CouponTemplate, template_id)
+    template = _get(uow, CouponTemplate, template_id)
     if template is None:
         return message_page(t(TEMPLATE_NOT_FOUND), 404)
     tz = uow.settings.tz
@@ -364,7 +399,7 @@ def coupon_template(uow: UnitOfWork, staff: Staff, template_id: int) -> Response
 @staff_page("marketer")
 def coupon_issue(uow: UnitOfWork, staff: Staff, template_id: int) -> ResponseReturnValue:
     """Issue the template by hand to one member (by member number) or to a saved segment, once per form."""
-    template = uow.session.get(CouponTemplate, template_id)
+    template = _get(uow, CouponTemplate, template_id)
     if template is None:
         return message_page(t(TEMPLATE_NOT_FOUND), 404)
     token = request.form.get("token", "")

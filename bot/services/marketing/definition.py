@@ -26,8 +26,9 @@ MAX_DAYS = 3650
 MAX_AMOUNT = 100_000_000
 SOURCES = ("line", "counter", "api", "pos_import")
 COUPON_STATES = ("held", "redeemed", "expiring")
-SKU_PATTERN = re.compile(r"^[^\x00-\x1f]{1,64}$")
-CATEGORY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+# Lone surrogates (a JSON \ud800 escape) are no text a database can store or compare.
+SKU_PATTERN = re.compile(r"^[^\x00-\x1f\ud800-\udfff]{1,64}$")
+CATEGORY_PATTERN = re.compile(r"^[^\x00-\x1f\x7f\ud800-\udfff]{1,64}$")
 
 # The kinds of condition, with the name the builder shows.
 CONDITION_KINDS: dict[str, str] = {

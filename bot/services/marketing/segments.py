@@ -58,6 +58,7 @@ from models import (
 MAX_NAME = 100
 NAME_REQUIRED = "請輸入分群名稱（最多 100 個字）"
 NAME_TAKEN = "已經有同名的分群，請換一個名稱"
+NAME_CONTROL = "分群名稱不能包含控制字元"
 SAMPLE_SIZE = 10
 # Conditions on a member's own rows, each a correlated probe of one index per member (a member's purchases by time,
 # their consents by id): cheap for the members other conditions leave, where a period's aggregate over every member
@@ -430,6 +431,8 @@ def _clean_name(session: Session, name: str, segment_id: int | None) -> str:
     name = " ".join((name or "").split())
     if not name or len(name) > MAX_NAME:
         raise DefinitionError(NAME_REQUIRED)
+    if not name.isprintable():  # NUL, other control characters (PostgreSQL cannot store a NUL at all)
+        raise DefinitionError(NAME_CONTROL)
     taken = select(Segment.id).where(Segment.name == name)
     if segment_id is not None:
         taken = taken.where(Segment.id != segment_id)
