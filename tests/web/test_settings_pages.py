@@ -212,3 +212,32 @@ def test_an_unchanged_tier_form_saves_no_version(client: Any, session: Any, peop
     assert send(client, "/staff/console/settings/tiers", TIERS).status_code == 302
     assert "沒有變更" in client.get("/staff/console/settings/tiers").get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(TierSettingsVersion)) == before
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {},
+        {"name": "x" * 5000, "code": "Ａ１", "rule": "per_visit", "stamps_to_fill": "１０"},
+        {"threshold_silver": "9" * 40, "multiplier_gold": "NaN", "birthday_gold": "\x00"},
+        {"reminder_time": "25:99", "m_day_0": "1e3", "m_kind_0": "points", "m_value_0": "-5", "m_day_99": "3"},
+        {"p_code_0": "A B", "p_name_0": "", "p_odds_0": "1e2%", "p_kind_0": "coupon", "p_value_0": "\u202e"},
+        {"free_plays_per_day": "-1", "starts_on": "2026-13-01", "when_unavailable": "next", "p_code_0": "X"},
+    ],
+)
+def test_odd_input_is_refused_in_words_never_a_server_error(
+    client: Any, people: dict[str, Any], ids: dict[str, int], junk: dict[str, str]
+) -> None:
+    sign_in(client, people["marketer"].code)
+    base = "/staff/console/settings"
+    for path in (
+        f"{base}/stamp-cards/new",
+        f"{base}/stamp-cards/{ids['card']}",
+        f"{base}/tiers",
+        f"{base}/tasks/checkin",
+        f"{base}/tasks/games/{ids['game']}",
+    ):
+        answer = send(client, path, junk)
+        assert answer.status_code in (302, 400), (path, answer.status_code)
+        if answer.status_code == 400:
+            assert 'role="alert"' in answer.get_data(as_text=True)
