@@ -112,7 +112,7 @@ def products(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 @staff_page("marketer")
 def product(uow: UnitOfWork, staff: Staff, product_id: int) -> ResponseReturnValue:
     """Change a product's SKU, name or category."""
-    found = uow.session.get(Product, product_id)
+    found = uow.session.get(Product, product_id) if 0 < product_id < 2**31 else None  # beyond the id column: none
     if found is None:
         return message_page(t(PRODUCT_NOT_FOUND), 404)
     form = {"sku": found.sku, "name": found.name, "category": found.category}
@@ -219,7 +219,7 @@ def tags(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 
 
 def _tag(uow: UnitOfWork, tag_id: int) -> Tag | None:
-    return uow.session.get(Tag, tag_id)
+    return uow.session.get(Tag, tag_id) if 0 < tag_id < 2**31 else None  # beyond the id column: no such tag
 
 
 @bp.post("/tags/<int:tag_id>/evaluate", endpoint="tag_evaluate")

@@ -163,7 +163,7 @@ def stamp_card_new(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 @staff_page("marketer")
 def stamp_card(uow: UnitOfWork, staff: Staff, template_id: int) -> ResponseReturnValue:
     """A stamp-card template's settings (saved as a new version) and its history."""
-    template = uow.session.get(StampCardTemplate, template_id)
+    template = uow.session.get(StampCardTemplate, template_id) if 0 < template_id < 2**31 else None
     if template is None:
         return message_page(t(CARD_NOT_FOUND), 404)
     if request.method == "GET":
@@ -388,7 +388,7 @@ def _game_page(
 @staff_page("marketer")
 def tasks_game(uow: UnitOfWork, staff: Staff, game_id: int) -> ResponseReturnValue:
     """One lucky draw's or scratch card's daily plays, prize budget and prize table."""
-    game = uow.session.get(Game, game_id)
+    game = uow.session.get(Game, game_id) if 0 < game_id < 2**31 else None  # beyond the id column: no such game
     if game is None:
         return message_page(t(GAME_NOT_FOUND), 404)
     if request.method == "GET":

@@ -55,6 +55,11 @@ def _segments(session: Any) -> int:
         ("POST", "/staff/console/campaigns/{id}/approve", "找不到這個推播活動"),
         ("GET", "/staff/console/campaigns/{id}/report", "找不到這個推播活動"),
         ("GET", "/staff/console/campaigns/{id}/report.csv?table=cohorts", "找不到這個推播活動"),
+        ("GET", "/staff/console/products/{id}", "找不到這個商品"),
+        ("POST", "/staff/console/tags/{id}/evaluate", "找不到這個標籤"),
+        ("POST", "/staff/console/tags/{id}/segment", "找不到這個標籤"),
+        ("GET", "/staff/console/settings/stamp-cards/{id}", "找不到這張集點卡"),
+        ("GET", "/staff/console/settings/tasks/games/{id}", "找不到這個遊戲"),
     ],
 )
 def test_an_id_beyond_the_id_column_is_not_found(client, people, method, path, message, big):
