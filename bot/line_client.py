@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_MULTICAST_RECIPIENTS = 500
 MAX_BULK_LINK_USERS = 500
+MAX_AUDIENCE_UPLOAD = 10_000
 
 
 class LineDeliveryError(RuntimeError):
@@ -154,6 +156,86 @@ class LineClient:
             response_types_map={},
             _request_timeout=self._timeout,
         )
+
+    def _json(
+        self, method: str, path: str, body: dict[str, Any] | None = None, query: list[tuple[str, str]] | None = None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """A Manage Audience or progress call through the SDK's client: its JSON answer (a dict) and headers."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        answer = self._api_client.call_api(
+            path,
+            method,
+            query_params=query or [],
+            header_params=headers,
+            body=body,
+            auth_settings=["Bearer"],
+            response_types_map={},
+            _request_timeout=self._timeout,
+        )
+        raw = answer.raw_data or ""
+        data = json.loads(raw) if raw.strip() else {}
+        return (data if isinstance(data, dict) else {}), dict(answer.headers or {})
+
+    def create_audience(self, description: str, user_ids: list[str]) -> int:
+        """Upload an audience of user IDs (at most 10,000; more are added with `add_to_audience`): its audienceGroupId.
+        LINE takes no retry key here: a repeated upload makes a second audience (never a second send)."""
+        if len(user_ids) > MAX_AUDIENCE_UPLOAD:
+            raise ValueError(f"an audience upload takes at most {MAX_AUDIENCE_UPLOAD} ids, not {len(user_ids)}")
+        body = {"description": description, "isIfaAudience": False, "audiences": [{"id": u} for u in user_ids]}
+        data, _ = self._call(lambda: self._json("POST", "/v2/bot/audienceGroup/upload", body))
+        return int(data["audienceGroupId"])
+
+    def add_to_audience(self, audience_group_id: int, user_ids: list[str]) -> None:
+        """Add up to 10,000 user IDs to an uploaded audience (adding one twice leaves it in once)."""
+        if not 1 <= len(user_ids) <= MAX_AUDIENCE_UPLOAD:
+            raise ValueError(f"an audience upload takes 1 to {MAX_AUDIENCE_UPLOAD} ids, not {len(user_ids)}")
+        body = {"audienceGroupId": audience_group_id, "audiences": [{"id": u} for u in user_ids]}
+        self._call(lambda: self._json("PUT", "/v2/bot/audienceGroup/upload", body))
+
+    def audience(self, audience_group_id: int) -> dict[str, Any]:
+        """An audience as LINE describes it (status, audienceCount, ...)."""
+        data, _ = self._call(lambda: self._json("GET", f"/v2/bot/audienceGroup/{int(audience_group_id)}"))
+        group = data.get("audienceGroup")
+        return group if isinstance(group, dict) else {}
+
+    def narrowcast(self, messages: list[dict[str, Any]], audience_group_id: int, retry_key: str) -> str:
+        """Send to an uploaded audience: the request id to ask its progress with. A retry key LINE already accepted
+        (409) answers the first request's id, so a resumed worker learns it without sending again."""
+        body = {"messages": messages, "recipient": {"type": "audience", "audienceGroupId": audience_group_id}}
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "X-Line-Retry-Key": retry_key}
+
+        def send() -> str:
+            try:
+                answer = self._api_client.call_api(
+                    "/v2/bot/message/narrowcast",
+                    "POST",
+                    header_params=headers,
+                    body=body,
+                    auth_settings=["Bearer"],
+                    response_types_map={},
+                    _request_timeout=self._timeout,
+                )
+            except ApiException as exc:
+                accepted = (exc.headers or {}).get("X-Line-Accepted-Request-Id")
+                if exc.status == 409 and accepted:
+                    log.info("LINE already accepted narrowcast retry key %s", retry_key)
+                    return str(accepted)
+                raise
+            # urllib3's headers: looked up regardless of case (LINE may send them lower-case)
+            return str((answer.headers or {}).get("X-Line-Request-Id", ""))
+
+        request_id = self._call(send)
+        if not request_id:
+            raise LineDeliveryError(202, "LINE accepted the narrowcast without a request id")
+        return request_id
+
+    def narrowcast_progress(self, request_id: str) -> dict[str, Any]:
+        """Where a narrowcast stands: phase (waiting, sending, succeeded, failed), counts, errorCode."""
+        query = [("requestId", request_id)]
+        data, _ = self._call(lambda: self._json("GET", "/v2/bot/message/progress/narrowcast", query=query))
+        return data
 
     def broadcast(self, messages: list[dict[str, Any]], retry_key: str) -> None:
         """Send to every friend of the official account."""

@@ -201,7 +201,8 @@ def send_due_campaigns() -> None:
     """Every minute: start the campaigns whose time has come (none in the quiet hours, 22:00-09:00 local) and resume
     those whose start stopped (a worker died mid-way), each in its own steps (bot/campaign_runner.py); their outbox
     rows are delivered once written (the sweep re-sends any a dead worker left). A campaign that fails to start stays
-    scheduled, one that fails mid-way is resumed: both are tried again next minute."""
+    scheduled, one that fails mid-way is resumed: both are tried again next minute. Then LINE is asked how each
+    unfinished narrowcast is going."""
     runtime = get_runtime()
     now = runtime.clock.now()
     with runtime.sessions() as session:
@@ -219,6 +220,10 @@ def send_due_campaigns() -> None:
             continue
         if started is not None:
             log.info("campaign %s: %d outbox rows queued", campaign_id, len(started.queued))
+    try:
+        campaign_runner.poll_narrowcasts(runtime)
+    except Exception:  # LINE not answering: asked again next minute
+        log.exception("narrowcast progress could not be read")
 
 
 @huey.periodic_task(local_crontab(hour=2, minute=30))

@@ -12,7 +12,7 @@ from models.binding import (
     LinkToken,
     PhoneVerification,
 )
-from models.campaigns import Campaign, CampaignRecipient
+from models.campaigns import Campaign, CampaignNarrowcast, CampaignRecipient
 from models.coupons import Coupon, CouponRedemption, CouponTemplate
 from models.engagement import (
     Checkin,
@@ -50,6 +50,7 @@ __all__ = [
     "BindCodeFailure",
     "BindingAudit",
     "Campaign",
+    "CampaignNarrowcast",
     "CampaignRecipient",
     "Checkin",
     "CheckinMilestone",

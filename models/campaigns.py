@@ -43,10 +43,48 @@ class Campaign(TimestampMixin, Base):
     chunks_written: Mapped[int] = mapped_column(default=0, server_default="0")
     prepared_at: Mapped[datetime | None]
     progress_at: Mapped[datetime | None]
+    # How it goes out: "multicast" (outbox chunks of 500, personal) or "narrowcast" (an uploaded audience per variant,
+    # CampaignNarrowcast). A start LINE would refuse (an audience under 50) records why here and sends nothing.
+    delivery: Mapped[str] = mapped_column(String(16), default="multicast", server_default="multicast")
+    refused_reason: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         Index("ix_campaigns_status_send_at", "status", "send_at"),
         CheckConstraint("chunks_written >= 0", name="chunks_written_not_negative"),
+        CheckConstraint("delivery IN ('multicast', 'narrowcast')", name="delivery_known"),
+    )
+
+
+class CampaignNarrowcast(TimestampMixin, Base):
+    """One variant (cohort A or B) of a narrowcast campaign: its audience uploaded to LINE in steps (`uploaded` ids
+    so far, after `audience_group_id` is known), then one narrowcast with `retry_key` (fixed when the row is written,
+    so a resumed worker repeats it and LINE answers 409), its `request_id`, and the progress LINE last reported."""
+
+    __tablename__ = "campaign_narrowcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    cohort: Mapped[str] = mapped_column(String(16))
+    retry_key: Mapped[str] = mapped_column(String(36), unique=True)
+    recipients: Mapped[int]
+    # Members of the cohort up to this id have been given their coupon (or were refused one).
+    coupons_up_to: Mapped[int] = mapped_column(default=0, server_default="0")
+    audience_group_id: Mapped[int | None] = mapped_column(BigInteger)
+    uploaded: Mapped[int] = mapped_column(default=0, server_default="0")
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    phase: Mapped[str | None] = mapped_column(String(16))
+    success_count: Mapped[int | None]
+    failure_count: Mapped[int | None]
+    target_count: Mapped[int | None]
+    error_code: Mapped[int | None]
+    failed_description: Mapped[str | None] = mapped_column(String(500))
+    checked_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "cohort"),
+        CheckConstraint("cohort IN ('A', 'B')", name="cohort_sent"),
+        CheckConstraint("uploaded >= 0 AND uploaded <= recipients", name="uploaded_range"),
+        CheckConstraint("phase IS NULL OR phase IN ('waiting', 'sending', 'succeeded', 'failed')", name="phase_known"),
     )
 
 

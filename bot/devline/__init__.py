@@ -12,6 +12,7 @@ from flask import Blueprint
 from flask.blueprints import BlueprintSetupState
 
 from bot.devline.api import register_api
+from bot.devline.audience import register_audiences
 from bot.devline.page import register_page
 from bot.devline.platform import Delivery, DevLinePlatform
 from bot.devline.richmenu import register_rich_menus
@@ -37,5 +38,6 @@ def create_devline_blueprint(settings: Settings) -> Blueprint:
     bp.record_once(install)
     register_api(bp, platform, settings.line_channel_access_token)
     register_rich_menus(bp, platform)
+    register_audiences(bp, platform)
     register_page(bp, platform, settings)
     return bp

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from bot.devline.errors import AUTH_FAILED, NOT_FOUND, LineApiError
+from bot.devline.errors import AUTH_FAILED, NOT_FOUND, LineApiError, body_errors, detail
 from bot.devline.platform import DevLinePlatform
 from bot.devline.state import USER_ID_PATTERN
 from bot.devline.validation import SEND_MODELS, check_send, parse_json
@@ -72,6 +72,12 @@ def register_api(bp: Blueprint, platform: DevLinePlatform, access_token: str) ->
     def send(kind: str) -> tuple[Response, int, dict[str, str]]:
         payload = check_send(kind, parse_json(request.get_data()))
         to = payload.get("to")
+        recipient = payload.get("recipient") if kind == "narrowcast" else None
+        audience_group_id = None
+        if isinstance(recipient, dict) and recipient.get("type") == "audience":
+            audience_group_id = recipient.get("audienceGroupId")
+            if not isinstance(audience_group_id, int):
+                raise body_errors([detail("must not be null", "recipient.audienceGroupId")])
         status, body, headers = platform.send(
             kind,
             payload["messages"],
@@ -79,6 +85,7 @@ def register_api(bp: Blueprint, platform: DevLinePlatform, access_token: str) ->
             to=[to] if isinstance(to, str) else to,
             reply_token=payload.get("replyToken"),
             retry_key=request.headers.get("X-Line-Retry-Key"),
+            audience_group_id=audience_group_id,
         )
         # A narrowcast's progress is asked for with the X-Line-Request-Id every answer carries.
         return jsonify(body), status, headers

@@ -27,6 +27,9 @@ QUOTABLE_TYPES = frozenset({"text", "textV2", "sticker", "image", "video"})
 # LINE's rate limits per channel and endpoint: (requests, seconds). Over them a call is answered 429 and not carried
 # out. Tests and benches change them with `set_rate_limit`.
 RATE_LIMITS = {"multicast": (200, 1.0), "narrowcast": (60, 3600.0), "broadcast": (60, 3600.0)}
+# LINE does not narrowcast to an audience of fewer users than this: the request is accepted, then fails.
+MIN_NARROWCAST_AUDIENCE = 50
+AUDIENCE_TOO_SMALL = 4  # the progress's errorCode for it
 
 
 def utcnow() -> datetime:
@@ -70,6 +73,7 @@ class PlatformState:
         self.link_tokens: dict[str, dict[str, Any]] = {}
         self.accepted_retry_keys: dict[str, dict[str, Any]] = {}
         self.narrowcasts: dict[str, dict[str, Any]] = {}
+        self.audience_groups: dict[int, dict[str, Any]] = {}
         self.rich_menus: dict[str, dict[str, Any]] = {}
         self.default_rich_menu_id: str | None = None
         self.user_rich_menus: dict[str, str] = {}
@@ -87,8 +91,8 @@ class PlatformState:
         with self.lock:
             for container in (
                 self.users, self.chats, self.requests, self.deliveries, self.reply_tokens, self.link_tokens,
-                self.accepted_retry_keys, self.narrowcasts, self.rich_menus, self.user_rich_menus, self.aliases,
-                self.switched_menus, self._failures, self._arrivals,
+                self.accepted_retry_keys, self.narrowcasts, self.audience_groups, self.rich_menus,
+                self.user_rich_menus, self.aliases, self.switched_menus, self._failures, self._arrivals,
             ):  # fmt: skip
                 container.clear()
             self.default_rich_menu_id = None
@@ -167,8 +171,10 @@ class PlatformState:
         to: list[str] | None = None,
         reply_token: str | None = None,
         retry_key: str | None = None,
+        audience_group_id: int | None = None,
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        """Accept one Messaging API send as LINE does: (status, body, headers), or raise LineApiError."""
+        """Accept one Messaging API send as LINE does: (status, body, headers), or raise LineApiError. A narrowcast
+        to an audience (`audience_group_id`) reaches its users who are friends; under 50 users it fails, unsent."""
         with self.lock:
             now = self.clock()
             accepted = self.accepted_retry_keys.get(retry_key or "")
@@ -180,7 +186,16 @@ class PlatformState:
                     extra=extra,
                     headers={"X-Line-Accepted-Request-Id": accepted["request_id"]},
                 )
-            recipients = self._recipients(via, to, reply_token, now)
+            if audience_group_id is not None:
+                group = self.audience_groups.get(audience_group_id)
+                if group is None:
+                    raise LineApiError(400, "The audience group does not exist")
+                known = [user_id for user_id in group["ids"] if user_id in self.users]
+                if len(known) < MIN_NARROWCAST_AUDIENCE:
+                    return self._failed_narrowcast(now, request_id, retry_key, len(known))
+                recipients = [user_id for user_id in known if self.users[user_id].friendship == "friend"]
+            else:
+                recipients = self._recipients(via, to, reply_token, now)
             reached = [user_id for user_id in recipients if self._reachable(user_id, via)]
             if via != "reply" and self.total_usage + len(reached) > self.quota_limit:
                 raise LineApiError(429, "You have reached your monthly limit.")
@@ -209,6 +224,77 @@ class PlatformState:
             self.touch()
         body: dict[str, Any] = {"sentMessages": sent} if via in ("reply", "push") else {}
         return (202 if via == "narrowcast" else 200), body, {}
+
+    def _failed_narrowcast(
+        self, now: datetime, request_id: str, retry_key: str | None, audience_count: int
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        # Accepted (202, its retry key spent) but never sent: LINE reports the failure only in its progress.
+        if retry_key:
+            self.accepted_retry_keys[retry_key] = {"at": now, "request_id": request_id, "sentMessages": []}
+        stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self.narrowcasts[request_id] = {
+            "phase": "failed",
+            "successCount": 0,
+            "failureCount": 0,
+            "targetCount": 0,
+            "failedDescription": f"The audience has {audience_count} users; at least {MIN_NARROWCAST_AUDIENCE} needed",
+            "errorCode": AUDIENCE_TOO_SMALL,
+            "acceptedTime": stamp,
+            "completedTime": stamp,
+        }
+        self.touch()
+        return 202, {}, {}
+
+    # Audiences
+    def create_audience(self, description: str, user_ids: list[str]) -> dict[str, Any]:
+        """A new audience for uploading user IDs: LINE's answer to the upload."""
+        with self.lock:
+            group_id = max(self.audience_groups, default=4_000_000_000) + 1
+            created = int(self.clock().timestamp())
+            self.audience_groups[group_id] = {"description": description, "created": created, "ids": set(user_ids)}
+            self.touch()
+        return {
+            "audienceGroupId": group_id,
+            "createRoute": "MESSAGING_API",
+            "type": "UPLOAD",
+            "description": description,
+            "created": created,
+            "permission": "READ_WRITE",
+            "expireTimestamp": created + 180 * 86400,
+            "isIfaAudience": False,
+        }
+
+    def add_to_audience(self, group_id: int, user_ids: list[str]) -> bool:
+        """Add user IDs to an uploaded audience (a set: an ID added twice counts once); False when unknown."""
+        with self.lock:
+            group = self.audience_groups.get(group_id)
+            if group is None:
+                return False
+            group["ids"].update(user_ids)
+            self.touch()
+            return True
+
+    def audience(self, group_id: int) -> dict[str, Any] | None:
+        """LINE's answer to reading an audience: its count is of the user IDs LINE knows."""
+        with self.lock:
+            group = self.audience_groups.get(group_id)
+            if group is None:
+                return None
+            count = sum(1 for user_id in group["ids"] if user_id in self.users)
+            return {
+                "audienceGroup": {
+                    "audienceGroupId": group_id,
+                    "type": "UPLOAD",
+                    "description": group["description"],
+                    "status": "READY",
+                    "audienceCount": count,
+                    "created": group["created"],
+                    "permission": "READ_WRITE",
+                    "createRoute": "MESSAGING_API",
+                    "isIfaAudience": False,
+                },
+                "jobs": [],
+            }
 
     def _recipients(self, via: str, to: list[str] | None, reply_token: str | None, now: datetime) -> list[str]:
         if via == "reply":

@@ -16,7 +16,7 @@ from flask import Blueprint, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from bot.services.marketing import campaigns
+from bot.services.marketing import campaign_narrowcast, campaigns
 from bot.services.marketing.campaign_messages import CampaignInvalid, Personal, render, validate_spec
 from bot.services.marketing.segments import audience_for_marketing, count
 from bot.services.messaging.outbox import queue_push
@@ -49,7 +49,11 @@ STATUS_NAMES = {
     "done": "已送出",
     "stuck": "發送延遲",
     "overdue": "逾時未發送",
+    "refused": "未發送",
+    "failed": "發送失敗",
 }
+DELIVERY_NAMES = {"multicast": "一般發送（每次 500 人）", "narrowcast": "LINE 受眾發送（narrowcast）"}
+PHASE_NAMES = {"waiting": "準備中", "sending": "發送中", "succeeded": "已完成", "failed": "失敗"}
 
 
 @dataclass
@@ -72,6 +76,7 @@ class Form:
     when: str = "now"
     send_at: str = ""
     test_user: str = ""
+    delivery: str = "multicast"
 
     @classmethod
     def posted(cls) -> Form:
@@ -131,6 +136,7 @@ def _draft(uow: UnitOfWork, form: Form) -> campaigns.Draft:
         b_percent=_whole(form.b_percent, 0, 100),
         coupon_template_id=coupon_id,
         send_at=send_at,
+        delivery=form.delivery.strip() or "multicast",
     )
 
 
@@ -207,6 +213,7 @@ def compose(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
                 staff_id=staff.id,
                 at=uow.now,
                 needs_approval=reach > uow.settings.campaign_approval_above,
+                reach=reach,
             )
     except CampaignInvalid as invalid:
         return _compose(uow, form, 400, error=t(invalid.message))
@@ -226,6 +233,10 @@ def compose(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 def _status(uow: UnitOfWork, campaign: Campaign, progress: campaigns.Progress | None) -> str:
     if campaigns.is_overdue(campaign, uow.now, uow.settings.tz):
         return "overdue"
+    if campaign.status == "started" and campaign.delivery == "narrowcast":
+        rows = campaign_narrowcast.narrowcasts(uow.session, campaign.id)
+        shown = campaign_narrowcast.shown_status(rows)
+        return "stuck" if shown == "sending" and progress is not None and progress.stuck else shown
     if campaign.status != "started" or progress is None:
         return campaign.status
     if progress.stuck:
@@ -280,6 +291,9 @@ def detail(uow: UnitOfWork, staff: Staff, campaign_id: int) -> ResponseReturnVal
         progress=progress,
         shown_status=_status(uow, campaign, progress),
         status_names=STATUS_NAMES,
+        delivery_names=DELIVERY_NAMES,
+        phase_names=PHASE_NAMES,
+        narrowcasts=campaign_narrowcast.narrowcasts(uow.session, campaign.id),
         variants=variants,
         starts=campaigns.quiet_hours_end(campaign.send_at, uow.settings.tz),
         tz=uow.settings.tz,

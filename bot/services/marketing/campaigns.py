@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.services.marketing.campaign_messages import (
     CampaignInvalid,
     check_characters,
+    is_personal,
     validate_spec,
 )
 from models import (
@@ -37,6 +38,11 @@ from models import (
 
 # LINE's multicast takes at most 500 user ids.
 MULTICAST_MAX = 500
+DELIVERIES = ("multicast", "narrowcast")
+# LINE fails a narrowcast to an audience of fewer users than this (its progress: errorCode 4).
+NARROWCAST_MIN = 50
+TOO_SMALL = "LINE 的受眾至少要 50 人，這份名單目前只有 {n} 人，請改用一般發送"
+NOT_PERSONAL = "LINE 的受眾發送是同一則訊息給所有人，無法填入 {name} 或 {points}，請移除個人欄位或改用一般發送"
 # Default cap of marketing pushes a member gets in 7 days (Settings.marketing_pushes_per_week overrides).
 WEEKLY_CAP = 2
 # No marketing pushes between QUIET_FROM and QUIET_UNTIL, brand-local: a campaign due then waits.
@@ -63,6 +69,7 @@ class Draft:
     b_percent: int = 0
     coupon_template_id: int | None = None
     send_at: datetime | None = None  # None: now
+    delivery: str = "multicast"
 
 
 def in_quiet_hours(at: datetime, tz: tzinfo) -> bool:
@@ -81,10 +88,17 @@ def quiet_hours_end(at: datetime, tz: tzinfo) -> datetime:
 
 
 def create_campaign(
-    session: Session, draft: Draft, *, staff_id: int | None, at: datetime, needs_approval: bool = False
+    session: Session,
+    draft: Draft,
+    *,
+    staff_id: int | None,
+    at: datetime,
+    needs_approval: bool = False,
+    reach: int | None = None,
 ) -> Campaign:
     """Save a campaign to be sent at `draft.send_at` (now when None), or, with `needs_approval` (a large audience),
-    to wait for a second marketer's approval first; CampaignInvalid when it cannot be saved."""
+    to wait for a second marketer's approval first; CampaignInvalid when it cannot be saved, among others a
+    narrowcast whose audience (`reach`, members reachable now) is under LINE's 50 or whose message is personal."""
     name = check_characters(draft.name.strip())
     if not name:
         raise CampaignInvalid("請輸入活動名稱")
@@ -107,6 +121,13 @@ def create_campaign(
     send_at = draft.send_at or at
     if send_at < at - timedelta(minutes=1):
         raise CampaignInvalid("排程時間不能早於現在")
+    if draft.delivery not in DELIVERIES:
+        raise CampaignInvalid("請選擇發送方式")
+    if draft.delivery == "narrowcast":
+        if any(is_personal(spec) for spec in variants):
+            raise CampaignInvalid(NOT_PERSONAL)
+        if reach is not None and reach < NARROWCAST_MIN:
+            raise CampaignInvalid(TOO_SMALL.format(n=f"{reach:,}"))
     campaign = Campaign(
         name=name,
         segment_id=draft.segment_id,
@@ -116,6 +137,7 @@ def create_campaign(
         coupon_template_id=draft.coupon_template_id,
         status="pending_approval" if needs_approval else "scheduled",
         send_at=send_at,
+        delivery=draft.delivery,
         created_by_staff_id=staff_id,
         created_at=at,
     )

@@ -27,7 +27,17 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from models import Campaign, CampaignRecipient, Coupon, LineUser, Member, OutboundMessage, Purchase, Store
+from models import (
+    Campaign,
+    CampaignNarrowcast,
+    CampaignRecipient,
+    Coupon,
+    LineUser,
+    Member,
+    OutboundMessage,
+    Purchase,
+    Store,
+)
 
 COHORTS = ("A", "B", "holdout", "capped")
 SENT_COHORTS = ("A", "B")
@@ -259,6 +269,18 @@ def _cohort_rows(session: Session, campaign: Campaign, started_at: datetime) -> 
             row.delivered += int(n)
         elif status not in ("pending", "sending"):  # failed, dropped, unknown: never shown as delivered
             row.failed += int(n)
+    # A narrowcast has no outbox rows: delivered and failed are what LINE reported once it finished.
+    for narrowcast in session.scalars(
+        select(CampaignNarrowcast).where(
+            CampaignNarrowcast.campaign_id == campaign.id, CampaignNarrowcast.phase.in_(("succeeded", "failed"))
+        )
+    ):
+        row = rows.setdefault(narrowcast.cohort, CohortRow(narrowcast.cohort))
+        if narrowcast.phase == "succeeded":
+            row.delivered += narrowcast.success_count or 0
+            row.failed += narrowcast.failure_count or 0
+        else:
+            row.failed += narrowcast.recipients
     return rows
 
 
