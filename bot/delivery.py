@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import transaction
+from bot.db import one_of, transaction
 from bot.line_client import LineClient, LineDeliveryError
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.menu_state import wanted_menu
@@ -111,7 +111,9 @@ def _claim(sessions: sessionmaker[Session], outbound_id: int, now: datetime) -> 
 
 def _unblocked(session: Session, recipients: list[str]) -> list[str]:
     blocked = set(
-        session.scalars(select(LineUser.line_user_id).where(LineUser.line_user_id.in_(recipients), LineUser.is_blocked))
+        session.scalars(
+            select(LineUser.line_user_id).where(one_of(session, LineUser.line_user_id, recipients), LineUser.is_blocked)
+        )
     )
     return [user_id for user_id in recipients if user_id not in blocked]
 
