@@ -6,10 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, String, any_, bindparam, create_engine, event
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
@@ -80,13 +78,3 @@ def insert_ignoring_conflicts(
         session.execute(insert(table).values(**row).on_conflict_do_nothing().returning(table.c.id)).scalar_one_or_none()
         for row in rows
     ]
-
-
-def one_of(
-    session: Session, column: ColumnElement[str] | InstrumentedAttribute[str], values: list[str]
-) -> ColumnElement[bool]:
-    """`column IN (values)`, for long lists: on PostgreSQL one array parameter (`= ANY(:values)`), which spares
-    rendering and sending one parameter per value (500 user ids a multicast); elsewhere an ordinary IN."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(String)))
-    return column.in_(values)

@@ -16,11 +16,12 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import one_of, transaction
+from bot.db import transaction
 from bot.line_client import LineClient, LineDeliveryError
 from bot.services.membership.line_users import find_line_user
 from bot.services.membership.menu_state import wanted_menu
@@ -68,54 +69,79 @@ def retry_delay(attempts: int, rand: random.Random | None = None) -> timedelta:
     return ceiling * (0.5 + 0.5 * share)
 
 
-def _claim(sessions: sessionmaker[Session], outbound_id: int, now: datetime) -> OutboundMessage | None:
-    """Mark a message as being sent so that only one sender sends it; a stale claim may be taken over, except a
-    reply's: its sender died while it may have been sending the reply, so its outcome is unknown and it is not sent
-    again (a push in its place could be the second answer)."""
-    stale = now - CLAIM_TIMEOUT
-    with transaction(sessions) as session:
-        unknown = session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == outbound_id,
-                OutboundMessage.status == "sending",
-                OutboundMessage.sent_at < stale,
-                OutboundMessage.kind == "reply",
-                OutboundMessage.reply_token.is_not(None),
-                OutboundMessage.reply_token_expires_at > OutboundMessage.sent_at,
-            )
-            .values(status="unknown", error="its sender stopped while sending the reply")
-        ).rowcount  # type: ignore[attr-defined]
-        if unknown:
-            log.warning("outbox message %s: reply outcome unknown (its sender stopped), not sent again", outbound_id)
-            return None
-        claimed = session.execute(
-            update(OutboundMessage)
-            .where(
-                OutboundMessage.id == outbound_id,
-                (
-                    (OutboundMessage.status == "pending")
-                    & (OutboundMessage.next_attempt_at.is_(None) | (OutboundMessage.next_attempt_at <= now))
-                )
-                | ((OutboundMessage.status == "sending") & (OutboundMessage.sent_at < stale)),
-            )
-            .values(status="sending", sent_at=now, attempts=OutboundMessage.attempts + 1)
-        ).rowcount  # type: ignore[attr-defined]
-        if not claimed:
-            return None
-        message = session.get(OutboundMessage, outbound_id)
-        if message is not None:
-            session.expunge(message)
-        return message
-
-
-def _unblocked(session: Session, recipients: list[str]) -> list[str]:
-    blocked = set(
-        session.scalars(
-            select(LineUser.line_user_id).where(one_of(session, LineUser.line_user_id, recipients), LineUser.is_blocked)
+_outbox: Table = OutboundMessage.__table__  # type: ignore[assignment]
+_o = _outbox.c
+# A reply whose sender stopped after it may have sent it: its outcome is unknown, so it is never taken over.
+_REPLY_IN_DOUBT = (_o.kind == "reply") & _o.reply_token.is_not(None) & (_o.reply_token_expires_at > _o.sent_at)
+# Built once: a delivery runs these for every message, and building and evaluating the expressions cost more than
+# running them (the ORM's synchronisation of UPDATEs is not needed: nothing here is held in a session).
+_CLAIM = (
+    update(_outbox)
+    .where(
+        _o.id == bindparam("outbound_id"),
+        (
+            (_o.status == "pending")
+            & (_o.next_attempt_at.is_(None) | (_o.next_attempt_at <= bindparam("now", type_=_o.sent_at.type)))
         )
+        | ((_o.status == "sending") & (_o.sent_at < bindparam("stale")) & ~func.coalesce(_REPLY_IN_DOUBT, False)),
     )
-    return [user_id for user_id in recipients if user_id not in blocked]
+    .values(status="sending", sent_at=bindparam("now"), attempts=_o.attempts + 1)
+    .returning(*_o)
+)
+_GIVE_UP_REPLY = (
+    update(_outbox)
+    .where(_o.id == bindparam("outbound_id"), _o.status == "sending", _o.sent_at < bindparam("stale"), _REPLY_IN_DOUBT)
+    .values(status="unknown", error="its sender stopped while sending the reply")
+)
+_RECORD = (
+    update(_outbox)
+    .where(_o.id == bindparam("outbound_id"))
+    .values(
+        status=bindparam("status"),
+        delivered_via=bindparam("via"),
+        error=bindparam("error"),
+        sent_at=bindparam("sent"),
+        attempts=bindparam("tries"),
+        next_attempt_at=bindparam("next_attempt"),
+    )
+)
+
+
+def _claim(session: Session, outbound_id: int, now: datetime) -> OutboundMessage | None:
+    """Mark a message as being sent so that only one sender sends it (a detached copy of it, or None); a stale claim
+    may be taken over, except a reply's: its sender died while it may have been sending the reply, so its outcome is
+    unknown and it is not sent again (a push in its place could be the second answer)."""
+    stale = now - CLAIM_TIMEOUT
+    row = session.execute(_CLAIM, {"outbound_id": outbound_id, "now": now, "stale": stale}).one_or_none()
+    if row is not None:
+        return OutboundMessage(**row._asdict())
+    if session.execute(_GIVE_UP_REPLY, {"outbound_id": outbound_id, "stale": stale}).rowcount:  # type: ignore[attr-defined]
+        log.warning("outbox message %s: reply outcome unknown (its sender stopped), not sent again", outbound_id)
+    return None
+
+
+def _blocked_statement(elements: Any) -> Any:
+    # A function in FROM may read the tables before it (both databases): one row per recipient.
+    listed = elements(_o.recipients).table_valued("value").alias("listed")
+    return (
+        select(LineUser.line_user_id)
+        .select_from(_outbox.join(listed, true()))
+        .join(LineUser, LineUser.line_user_id == listed.c.value)
+        .where(_o.id == bindparam("outbound_id"), LineUser.is_blocked)
+    )
+
+
+_BLOCKED = {
+    "postgresql": _blocked_statement(func.jsonb_array_elements_text),
+    "sqlite": _blocked_statement(func.json_each),
+}
+
+
+def _blocked_recipients(session: Session, outbound_id: int) -> set[str]:
+    """Which of a message's recipients blocked the account, looked up in the database from the message's own row
+    (the ids are not sent back and forth: a multicast has 500)."""
+    statement = _BLOCKED[session.get_bind().dialect.name]
+    return set(session.scalars(statement, {"outbound_id": outbound_id}))
 
 
 def _send(
@@ -157,11 +183,12 @@ def deliver(
 ) -> str:
     """Send one outbox message to LINE once; returns its status (sent, dropped, pending, failed, unknown, expired or
     skipped)."""
-    message = _claim(sessions, outbound_id, now)
-    if message is None:
-        return "skipped"
-    with sessions() as session:
-        recipients = _unblocked(session, message.recipients) if message.kind != "broadcast" else []
+    with transaction(sessions) as session:
+        message = _claim(session, outbound_id, now)
+        if message is None:
+            return "skipped"
+        blocked = _blocked_recipients(session, outbound_id) if message.kind != "broadcast" else set()
+    recipients = [user_id for user_id in message.recipients if user_id not in blocked]
     return _send_and_record(sessions, line, message, recipients, now, policy)
 
 
@@ -216,16 +243,16 @@ def _send_and_record(
                 log.info("outbox message %s not delivered, next attempt at %s: %s", outbound_id, next_attempt_at, exc)
     with transaction(sessions) as session:
         session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == outbound_id)
-            .values(
-                status=status,
-                delivered_via=via,
-                error=error,
-                sent_at=now,
-                attempts=attempts,
-                next_attempt_at=next_attempt_at,
-            )
+            _RECORD,
+            {
+                "outbound_id": outbound_id,
+                "status": status,
+                "via": via,
+                "error": error,
+                "sent": now,
+                "tries": attempts,
+                "next_attempt": next_attempt_at,
+            },
         )
     return status
 

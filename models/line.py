@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -24,6 +24,16 @@ class LineUser(TimestampMixin, Base):
     # Which rich menu the user should see ("guest" or "member"), and the LINE rich menu id last linked to them.
     rich_menu_state: Mapped[str] = mapped_column(String(16), default="guest")
     applied_rich_menu_id: Mapped[str | None] = mapped_column(String(64))
+
+    # The few who blocked the account, on their own: every delivery checks its recipients against them.
+    __table_args__ = (
+        Index(
+            "ix_line_users_blocked",
+            "line_user_id",
+            postgresql_where=text("is_blocked"),
+            sqlite_where=text("is_blocked"),
+        ),
+    )
 
     @property
     def prefers_english(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -39,6 +40,38 @@ def test_a_push_queued_before_the_user_blocked_is_dropped_not_sent(runtime, plat
 
     assert status == "dropped"
     assert not [r for r in platform.requests if r["path"].endswith("/push")]
+
+
+def test_a_multicast_leaves_out_only_the_recipients_who_blocked_since_it_was_written(runtime, platform, session):
+    users = [platform.create_user(f"好友{n}") for n in range(4)]
+    for user in users:
+        platform.follow(user)
+    with transaction(runtime.sessions) as tx:
+        message = OutboundMessage(kind="multicast", recipients=users, messages=HELLO, retry_key=str(uuid.uuid4()))
+        tx.add(message)
+    platform.unfollow(users[1])
+    platform.unfollow(users[3])
+
+    status = delivery.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC))
+
+    assert status == "sent"
+    (call,) = [r for r in platform.requests if r["path"].endswith("/multicast")]
+    assert call["body"]["to"] == [users[0], users[2]]
+    assert [HELLO[0] in platform.bot_messages(user) for user in users] == [True, False, True, False]
+
+
+def test_a_multicast_to_users_who_all_blocked_is_dropped_not_sent(runtime, platform, session):
+    users = [platform.create_user(f"好友{n}") for n in range(2)]
+    for user in users:
+        platform.follow(user)
+    with transaction(runtime.sessions) as tx:
+        message = OutboundMessage(kind="multicast", recipients=users, messages=HELLO, retry_key=str(uuid.uuid4()))
+        tx.add(message)
+    for user in users:
+        platform.unfollow(user)
+
+    assert delivery.deliver(runtime.sessions, runtime.line, message.id, datetime.now(UTC)) == "dropped"
+    assert not [r for r in platform.requests if r["path"].endswith("/multicast")]
 
 
 def test_a_message_is_delivered_once_even_if_asked_twice(runtime, platform, session):
