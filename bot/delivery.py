@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, true, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db import transaction
@@ -107,15 +109,15 @@ _RECORD = (
 )
 
 
-def _claim(session: Session, outbound_id: int, now: datetime) -> OutboundMessage | None:
+def _claim(connection: Connection, outbound_id: int, now: datetime) -> OutboundMessage | None:
     """Mark a message as being sent so that only one sender sends it (a detached copy of it, or None); a stale claim
     may be taken over, except a reply's: its sender died while it may have been sending the reply, so its outcome is
     unknown and it is not sent again (a push in its place could be the second answer)."""
     stale = now - CLAIM_TIMEOUT
-    row = session.execute(_CLAIM, {"outbound_id": outbound_id, "now": now, "stale": stale}).one_or_none()
+    row = connection.execute(_CLAIM, {"outbound_id": outbound_id, "now": now, "stale": stale}).one_or_none()
     if row is not None:
         return OutboundMessage(**row._asdict())
-    if session.execute(_GIVE_UP_REPLY, {"outbound_id": outbound_id, "stale": stale}).rowcount:  # type: ignore[attr-defined]
+    if connection.execute(_GIVE_UP_REPLY, {"outbound_id": outbound_id, "stale": stale}).rowcount:
         log.warning("outbox message %s: reply outcome unknown (its sender stopped), not sent again", outbound_id)
     return None
 
@@ -137,11 +139,11 @@ _BLOCKED = {
 }
 
 
-def _blocked_recipients(session: Session, outbound_id: int) -> set[str]:
+def _blocked_recipients(connection: Connection, outbound_id: int) -> set[str]:
     """Which of a message's recipients blocked the account, looked up in the database from the message's own row
     (the ids are not sent back and forth: a multicast has 500)."""
-    statement = _BLOCKED[session.get_bind().dialect.name]
-    return set(session.scalars(statement, {"outbound_id": outbound_id}))
+    statement = _BLOCKED[connection.dialect.name]
+    return set(connection.scalars(statement, {"outbound_id": outbound_id}))
 
 
 def _send(
@@ -183,13 +185,14 @@ def deliver(
 ) -> str:
     """Send one outbox message to LINE once; returns its status (sent, dropped, pending, failed, unknown, expired or
     skipped)."""
-    with transaction(sessions) as session:
-        message = _claim(session, outbound_id, now)
-        if message is None:
-            return "skipped"
-        blocked = _blocked_recipients(session, outbound_id) if message.kind != "broadcast" else set()
-    recipients = [user_id for user_id in message.recipients if user_id not in blocked]
-    return _send_and_record(sessions, line, message, recipients, now, policy)
+    with _connection(sessions) as connection:
+        with connection.begin():
+            message = _claim(connection, outbound_id, now)
+            if message is None:
+                return "skipped"
+            blocked = _blocked_recipients(connection, outbound_id) if message.kind != "broadcast" else set()
+        recipients = [user_id for user_id in message.recipients if user_id not in blocked]
+        return _send_and_record(connection, line, message, recipients, now, policy)
 
 
 def deliver_claimed(
@@ -201,11 +204,21 @@ def deliver_claimed(
 ) -> str:
     """Send a message its unit of work claimed for this sender (the answer to an event, written and claimed in the
     event's transaction, to a user the bot just heard from); returns its status like `deliver`."""
-    return _send_and_record(sessions, line, message, list(message.recipients), now, policy)
+    with _connection(sessions) as connection:
+        return _send_and_record(connection, line, message, list(message.recipients), now, policy)
+
+
+@contextmanager
+def _connection(sessions: sessionmaker[Session]) -> Iterator[Connection]:
+    """One pooled connection for a whole delivery (claim, LINE call, record), so it is checked out (and pinged) once;
+    no transaction is open on it while LINE is called."""
+    engine: Engine = sessions.kw["bind"]
+    with engine.connect() as connection:
+        yield connection
 
 
 def _send_and_record(
-    sessions: sessionmaker[Session],
+    connection: Connection,
     line: LineClient,
     message: OutboundMessage,
     recipients: list[str],
@@ -241,8 +254,8 @@ def _send_and_record(
             else:
                 status, next_attempt_at = "pending", now + retry_delay(attempts)
                 log.info("outbox message %s not delivered, next attempt at %s: %s", outbound_id, next_attempt_at, exc)
-    with transaction(sessions) as session:
-        session.execute(
+    with connection.begin():
+        connection.execute(
             _RECORD,
             {
                 "outbound_id": outbound_id,
