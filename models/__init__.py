@@ -29,7 +29,7 @@ from models.engagement import (
     StreakFreezeEntry,
 )
 from models.ledger import MemberBalance, PointEntry, StampCard, StampCardTemplate, StampEntry
-from models.line import LineUser, RichMenuDeployment
+from models.line import LineFriendshipEvent, LineUser, RichMenuDeployment
 from models.marketing import CouponTemplateVersion, Segment
 from models.membership import Consent, ErasureRequest, Member, MemberImport
 from models.messaging import OutboundMessage, WebhookEvent
@@ -71,6 +71,7 @@ __all__ = [
     "GamePrize",
     "InviteClaim",
     "InviteCode",
+    "LineFriendshipEvent",
     "LineUser",
     "LinkToken",
     "Member",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -38,6 +38,35 @@ class LineUser(TimestampMixin, Base):
     @property
     def prefers_english(self) -> bool:
         return bool(self.language) and not str(self.language).lower().startswith("zh")
+
+
+class LineFriendshipEvent(Base):
+    """A LINE user's follow (first add or unblock) or unfollow (block), with LINE's time of the event: one row per
+    event, written with the change to `line_users` in the same transaction. Append-only; `line_users` keeps only the
+    latest state, this keeps every change (a campaign's "blocked since" counts recipients who blocked at any time
+    after it started, even if they came back, once)."""
+
+    __tablename__ = "line_friendship_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_user_id: Mapped[int] = mapped_column(ForeignKey("line_users.id"))
+    # follow | unfollow
+    kind: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('follow', 'unfollow')", name="kind_known"),
+        # One user's history, in order.
+        Index("ix_line_friendship_events_line_user_id_at", "line_user_id", "at"),
+        # The unfollows of a period (a campaign report's window), read from the index alone.
+        Index(
+            "ix_line_friendship_events_unfollows",
+            "at",
+            "line_user_id",
+            postgresql_where=text("kind = 'unfollow'"),
+            sqlite_where=text("kind = 'unfollow'"),
+        ),
+    )
 
 
 class RichMenuDeployment(TimestampMixin, Base):

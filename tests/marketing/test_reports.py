@@ -13,7 +13,8 @@ from sqlalchemy import update
 
 from bot.db import transaction
 from bot.services.marketing import reports
-from models import Campaign, CampaignRecipient, Coupon, LineUser, OutboundMessage, Purchase, Store
+from bot.services.membership import line_users
+from models import Campaign, CampaignRecipient, Coupon, OutboundMessage, Purchase, Store
 from tests.campaign_helpers import consenting_members, make_campaign
 from tests.coupon_helpers import make_template
 
@@ -107,17 +108,9 @@ def known(runtime):
     h_ids = _recipients(sessions, campaign_id, hold, "holdout")
     c_ids = _recipients(sessions, campaign_id, capped, "capped")
     with transaction(sessions) as session:
-        for line_user_id, blocked_at in [(a[5][1], START + timedelta(days=2)), (a[6][1], START - timedelta(days=1))]:
-            session.execute(
-                update(LineUser)
-                .where(LineUser.line_user_id == line_user_id)
-                .values(is_blocked=True, blocked_at=blocked_at)
-            )
-        session.execute(
-            update(LineUser)
-            .where(LineUser.line_user_id == hold[1][1])
-            .values(is_blocked=True, blocked_at=START + timedelta(hours=1))
-        )
+        line_users.record_unfollow(session, a[5][1], at=START + timedelta(days=2))
+        line_users.record_unfollow(session, a[6][1], at=START - timedelta(days=1))
+        line_users.record_unfollow(session, hold[1][1], at=START + timedelta(hours=1))
     day = timedelta(days=1)
     shop.buy(a_ids[0], 1000, START + day, refunded=200)  # net 800
     shop.buy(a_ids[1], 500, START + 2 * day, online=True)

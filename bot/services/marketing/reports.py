@@ -7,6 +7,8 @@ members in Python), so a report over 100,000 recipients costs a few aggregates.
 
 Definitions (docs/console.md, "Campaign reports"):
 - the window is [started_at, started_at + N days), N = 1..90;
+- "blocked since" counts the recipients (through the LINE user they are bound to now) with at least one unfollow in
+  the window in the LINE friendship history (line_friendship_events): once each, whether or not they came back;
 - revenue is each purchase's amount less what has been refunded of it (up to now, even after the window); a purchase
   refunded in full is not an order, and its member is not a buyer for it;
 - basket size is revenue / orders; conversion is buyers / recipients; revenue per member is revenue / recipients
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Subquery, and_, case, cast, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from models import (
@@ -32,7 +34,7 @@ from models import (
     CampaignNarrowcast,
     CampaignRecipient,
     Coupon,
-    LineUser,
+    LineFriendshipEvent,
     Member,
     OutboundMessage,
     Purchase,
@@ -235,20 +237,35 @@ def _recipient_purchases(campaign_id: int, since: datetime, until: datetime) -> 
     ]
 
 
-def _cohort_rows(session: Session, campaign: Campaign, started_at: datetime) -> dict[str, CohortRow]:
+def _unfollowed_between(since: datetime, until: datetime) -> Subquery:
+    """The LINE users (line_users.id) who blocked the account at least once in [since, until): from the friendship
+    history, so one who blocked and came back still counts, and one who blocked twice counts once."""
+    return (
+        select(LineFriendshipEvent.line_user_id.label("line_user_id"))
+        .where(
+            LineFriendshipEvent.kind == "unfollow",
+            LineFriendshipEvent.at >= since,
+            LineFriendshipEvent.at < until,
+        )
+        .distinct()
+        .subquery("unfollowed")
+    )
+
+
+def _cohort_rows(session: Session, campaign: Campaign, since: datetime, until: datetime) -> dict[str, CohortRow]:
     rows = {cohort: CohortRow(cohort) for cohort in COHORTS}
-    blocked = and_(LineUser.is_blocked.is_(True), LineUser.blocked_at >= started_at)
+    unfollowed = _unfollowed_between(since, until)
     counts = session.execute(
         select(
             CampaignRecipient.cohort,
             func.count(),
             func.count(CampaignRecipient.coupon_id),
             func.count(Coupon.redeemed_at),
-            func.sum(case((blocked, 1), else_=0)),
+            func.count(unfollowed.c.line_user_id),
         )
         .select_from(CampaignRecipient)
         .join(Member, Member.id == CampaignRecipient.member_id)
-        .outerjoin(LineUser, LineUser.id == Member.line_user_id)
+        .outerjoin(unfollowed, unfollowed.c.line_user_id == Member.line_user_id)
         .outerjoin(Coupon, Coupon.id == CampaignRecipient.coupon_id)
         .where(CampaignRecipient.campaign_id == campaign.id)
         .group_by(CampaignRecipient.cohort)
@@ -418,7 +435,7 @@ def campaign_report(session: Session, campaign: Campaign, window_days: int = WIN
     if not WINDOW_MIN <= window_days <= WINDOW_MAX:
         raise ValueError(f"window_days must be {WINDOW_MIN}..{WINDOW_MAX}")
     since, until = window_bounds(campaign.started_at, window_days)
-    rows = _cohort_rows(session, campaign, campaign.started_at)
+    rows = _cohort_rows(session, campaign, since, until)
     for cohort, sales in _cohort_sales(session, campaign.id, since, until).items():
         rows.setdefault(cohort, CohortRow(cohort)).sales = sales
     cohorts = [rows[cohort] for cohort in COHORTS] + [row for name, row in rows.items() if name not in COHORTS]

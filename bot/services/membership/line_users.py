@@ -1,4 +1,4 @@
-"""LINE users: who follows the official account, who has blocked it."""
+"""LINE users: who follows the official account, who has blocked it, and every follow and unfollow (append-only)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import LineUser
+from models import LineFriendshipEvent, LineUser
 
 
 def find_line_user(session: Session, line_user_id: str) -> LineUser | None:
@@ -25,7 +25,8 @@ def record_follow(
     picture_url: str | None = None,
     language: str | None = None,
 ) -> tuple[LineUser, bool]:
-    """Store a follow (first add or unblock) with the profile; returns the user and whether they came back."""
+    """Store a follow (first add or unblock) with the profile, and append it to the user's friendship history;
+    returns the user and whether they came back."""
     user = find_line_user(session, line_user_id)
     returning = user is not None
     if user is None:
@@ -40,6 +41,8 @@ def record_follow(
         user.picture_url = picture_url
     if language is not None:
         user.language = language
+    session.flush()
+    session.add(LineFriendshipEvent(line_user_id=user.id, kind="follow", at=at))
     session.flush()
     return user, returning
 
@@ -76,12 +79,15 @@ def record_first_contact(
 
 
 def record_unfollow(session: Session, line_user_id: str, *, at: datetime) -> LineUser:
-    """Mark the user as having blocked the account: nothing may be pushed to them from now on."""
+    """Mark the user as having blocked the account (nothing may be pushed to them from now on), and append the
+    unfollow to their friendship history."""
     user = find_line_user(session, line_user_id)
     if user is None:
         user = LineUser(line_user_id=line_user_id)
         session.add(user)
     user.is_blocked = True
     user.blocked_at = at
+    session.flush()
+    session.add(LineFriendshipEvent(line_user_id=user.id, kind="unfollow", at=at))
     session.flush()
     return user
