@@ -10,6 +10,9 @@ Multicasts (bench/campaign_delivery.py) are refused as LINE refuses them: more t
 a repeated retry key (409, not carried out again), and over the rate limit (`--multicast-rate`, 200 calls in any
 second by default, as LINE allows a channel; 429, not carried out). `GET /_multicast` answers the accepted calls, the
 ids they carried, the ids received more than once, the 429s, and the first and last accepted call's time.
+Narrowcasts: audiences uploaded by JSON (at most 10,000 IDs a call, added to with PUT), reported READY, a narrowcast to
+one (202 with X-Line-Request-Id; a repeated retry key 409 with X-Line-Accepted-Request-Id), its progress `succeeded`;
+`GET /_narrowcast` answers the upload calls and every narrowcast with the size of its audience.
 
 For the fault runs (bench/faults.py): `POST /_mode {"mode": "ok" | "500" | "slow" | "drop", "delay": seconds}` makes
 the message calls answer 500 (carrying nothing out), answer after `delay` seconds (having carried the call out, as
@@ -24,6 +27,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -41,6 +45,10 @@ _multicast_arrivals: list[float] = []
 _multicast_window: deque[float] = deque()
 _multicast_refused: Counter[int] = Counter()
 _multicast_rate = {"calls": 200, "seconds": 1.0}
+_audiences: dict[int, set[str]] = {}
+_audience_uploads: list[tuple[int, float]] = []
+_narrowcasts: dict[str, dict] = {}
+_narrowcast_keys: dict[str, str] = {}
 USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 
 
@@ -57,6 +65,10 @@ def _reset() -> None:
         _multicast_arrivals.clear()
         _multicast_window.clear()
         _multicast_refused.clear()
+        _audiences.clear()
+        _audience_uploads.clear()
+        _narrowcasts.clear()
+        _narrowcast_keys.clear()
 
 
 class StandIn(BaseHTTPRequestHandler):
@@ -118,6 +130,27 @@ class StandIn(BaseHTTPRequestHandler):
                     "last": max(_multicast_arrivals, default=None),
                 }
             self._answer(200, stats)
+        elif self.path == "/_narrowcast":
+            with _lock:
+                sends = list(_narrowcasts.values())
+                self._answer(200, {"uploads": len(_audience_uploads), "narrowcasts": sends})
+        elif self.path.startswith("/v2/bot/audienceGroup/"):
+            group_id = int(self.path.rsplit("/", 1)[-1])
+            with _lock:
+                found = _audiences.get(group_id)
+            if found is None:
+                self._answer(404, {"message": "audience group not found"})
+            else:
+                group = {"audienceGroupId": group_id, "status": "READY", "audienceCount": len(found)}
+                self._answer(200, {"audienceGroup": group})
+        elif self.path.startswith("/v2/bot/message/progress/narrowcast"):
+            request_id = self.path.split("requestId=", 1)[-1]
+            with _lock:
+                sent = _narrowcasts.get(request_id)
+            if sent is None:
+                self._answer(404, {"message": "Not found"})
+            else:
+                self._answer(200, {"phase": "succeeded", "successCount": sent["reached"], "failureCount": 0})
         elif self.path.startswith("/v2/bot/profile/"):
             user_id = self.path.rsplit("/", 1)[-1]
             self._answer(200, {"userId": user_id, "displayName": "Bench 使用者", "language": "zh-TW"})
@@ -166,6 +199,11 @@ class StandIn(BaseHTTPRequestHandler):
         elif self.path == "/v2/bot/message/multicast":
             status, answer = _multicast(body, self.headers.get("X-Line-Retry-Key"))
             self._answer(status, answer)
+        elif self.path == "/v2/bot/audienceGroup/upload":
+            status, answer = _upload(body, None)
+            self._answer(200 if status == 202 else status, answer)  # a new audience: 200 with its id
+        elif self.path == "/v2/bot/message/narrowcast":
+            self._narrowcast(body, self.headers.get("X-Line-Retry-Key"))
         else:
             with _lock:
                 _other_calls["POST " + "/".join(self.path.split("/")[:4])] += 1
@@ -180,6 +218,46 @@ class StandIn(BaseHTTPRequestHandler):
             self.connection.close()
             return True
         return False
+
+    def do_PUT(self) -> None:
+        body = self._body()
+        if self.path == "/v2/bot/audienceGroup/upload":
+            group_id = body.get("audienceGroupId")
+            status, answer = _upload(body, group_id if isinstance(group_id, int) else -1)
+            self._answer(status, {} if status == 202 else answer)
+        else:
+            self._answer(404, {"message": "Not found"})
+
+    def _narrowcast(self, body: dict, retry_key: str | None) -> None:
+        """A narrowcast to an uploaded audience: 202 and its request id; a retry key already accepted answers 409
+        with the first request's id (X-Line-Accepted-Request-Id), as LINE does."""
+        recipient = body.get("recipient") or {}
+        group_id = recipient.get("audienceGroupId") if isinstance(recipient, dict) else None
+        with _lock:
+            if retry_key and retry_key in _narrowcast_keys:
+                accepted = _narrowcast_keys[retry_key]
+                self.send_response(409)
+                self.send_header("X-Line-Accepted-Request-Id", accepted)
+                data = json.dumps({"message": "The retry key is already accepted"}).encode()
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            audience = _audiences.get(group_id) if isinstance(group_id, int) else None
+            if audience is None:
+                self._answer(400, {"message": "The audience group is not found"})
+                return
+            request_id = str(uuid.uuid4())
+            if retry_key:
+                _narrowcast_keys[retry_key] = request_id
+            _narrowcasts[request_id] = {"audienceGroupId": group_id, "reached": len(audience), "at": time.time()}
+        self.send_response(202)
+        self.send_header("X-Line-Request-Id", request_id)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
 
     def do_DELETE(self) -> None:
         with _lock:
@@ -216,6 +294,25 @@ def _multicast(body: dict, retry_key: str | None) -> tuple[int, dict]:
         _multicast_arrivals.append(time.time())
         _multicast_ids.update(dict.fromkeys(to, 1))
     return 200, {}
+
+
+def _upload(body: dict, group_id: int | None) -> tuple[int, dict]:
+    """An audience upload (group_id None: a new audience) of at most 10,000 IDs a call, as LINE takes it by JSON."""
+    audiences = body.get("audiences")
+    if not isinstance(audiences, list) or not 1 <= len(audiences) <= 10_000:
+        return 400, {"message": "audiences: size must be between 1 and 10000"}
+    ids = [str(item.get("id", "")) if isinstance(item, dict) else "" for item in audiences]
+    if any(not USER_ID.match(user_id) for user_id in ids):
+        return 400, {"message": "audiences: invalid user id"}
+    with _lock:
+        if group_id is None:
+            group_id = len(_audiences) + 1
+            _audiences[group_id] = set()
+        elif group_id not in _audiences:
+            return 400, {"message": "The audience group is not found"}
+        _audiences[group_id].update(ids)
+        _audience_uploads.append((group_id, time.time()))
+    return 202, {"audienceGroupId": group_id, "type": "UPLOAD", "description": body.get("description", "")}
 
 
 def main() -> None:
