@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -26,21 +26,33 @@ class Product(TimestampMixin, Base):
 
 class Tag(TimestampMixin, Base):
     """A member tag: `manual` (marketers add and remove it) or `rule` (members of a saved segment, re-evaluated
-    nightly and on demand)."""
+    nightly and on demand). A deleted tag is archived (`deleted_at`), never removed: its history names it."""
 
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50), unique=True)
+    # A deleted rule tag lets go of its segment when the segment is deleted.
+    # Unique among the tags not deleted (uq_tags_name_live): a deleted tag's name can be used again.
+    name: Mapped[str] = mapped_column(String(50))
     kind: Mapped[str] = mapped_column(String(8))
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     last_evaluated_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    deleted_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     __table_args__ = (
+        Index(
+            "uq_tags_name_live",
+            "name",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
         CheckConstraint("kind IN ('manual', 'rule')", name="kind_known"),
         CheckConstraint(
-            "(kind = 'rule' AND segment_id IS NOT NULL) OR (kind = 'manual' AND segment_id IS NULL)",
+            "(kind = 'rule' AND (segment_id IS NOT NULL OR deleted_at IS NOT NULL))"
+            " OR (kind = 'manual' AND segment_id IS NULL)",
             name="rule_has_segment",
         ),
     )

@@ -93,6 +93,9 @@ ACTION_LABELS = {
     "segment.create": "新增分群",
     "segment.update": "修改分群",
     "segment.delete": "刪除分群",
+    "tag.create": "新增會員標籤",
+    "tag.rename": "修改會員標籤名稱",
+    "tag.delete": "刪除會員標籤",
     "stamp_card_template.create": "新增集點卡",
     "stamp_card_template.update": "修改集點卡",
     "tier_settings.update": "修改會員等級設定",
@@ -110,6 +113,8 @@ FIELD_LABELS = {
     "scopes": "權限",
     "renamed_from": "原名稱",
     "conditions_changed": "條件已修改",
+    "members": "會員數",
+    "segment": "分群",
 }
 SCOPE_LABELS = {
     "scan": "掃碼、消費、退款、集點",

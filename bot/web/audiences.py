@@ -25,11 +25,14 @@ from bot.services.marketing.tags import (
     TagError,
     add_tag,
     create_tag,
+    delete_tag,
     evaluate_rule_tag,
     find_member,
     history_of,
     list_tags,
+    live,
     remove_tag,
+    rename_tag,
     tag_segment,
     tags_of,
 )
@@ -46,6 +49,10 @@ IMPORTED = "已匯入：新增 {added} 個、更新 {updated} 個商品"
 NO_FILE = "請選擇要匯入的 CSV 檔案"
 TAG_CREATED = "已新增標籤「{name}」"
 TAG_NOT_FOUND = "找不到這個標籤"
+TAG_RENAMED = "已將標籤「{old}」改名為「{name}」"
+TAG_UNCHANGED = "標籤名稱沒有變更"
+TAG_DELETED = "已刪除標籤「{name}」，{members} 位會員的這個標籤已移除（紀錄仍保留）"
+DELETED_SUFFIX = "{name}（已刪除）"
 TAG_ADDED = "已為會員 {number} 加上標籤「{name}」"
 TAG_REMOVED = "已移除會員 {number} 的標籤「{name}」"
 TAG_SEGMENT = "分群「{segment}」有 {added} 位會員新加上標籤「{name}」"
@@ -174,12 +181,15 @@ def _tags_page(uow: UnitOfWork, error: str | None = None, status: int = 200) -> 
         status,
         rows=list_tags(uow.session),
         segments=list_segments(uow.session),
-        manual=[tag for tag in uow.session.scalars(select(Tag).where(Tag.kind == "manual").order_by(Tag.name))],
+        manual=list(uow.session.scalars(select(Tag).where(Tag.kind == "manual", live()).order_by(Tag.name))),
         number=number,
         member=member,
         member_tags=tags_of(uow.session, member) if member else [],
         history=history_of(uow.session, member) if member else [],
-        tag_names={tag.id: tag.name for tag in uow.session.scalars(select(Tag))},
+        tag_names={
+            tag.id: tag.name if tag.deleted_at is None else t(DELETED_SUFFIX, name=tag.name)
+            for tag in uow.session.scalars(select(Tag))
+        },
         staff_names=staff_names,
         member_error=member_error,
         error=error,
@@ -219,7 +229,45 @@ def tags(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
 
 
 def _tag(uow: UnitOfWork, tag_id: int) -> Tag | None:
-    return uow.session.get(Tag, tag_id) if 0 < tag_id < 2**31 else None  # beyond the id column: no such tag
+    """A tag not deleted (beyond the id column: no such tag)."""
+    tag = uow.session.get(Tag, tag_id) if 0 < tag_id < 2**31 else None
+    return tag if tag is not None and tag.deleted_at is None else None
+
+
+@bp.post("/tags/<int:tag_id>/rename", endpoint="tag_rename")
+@staff_page("marketer")
+def tag_rename(uow: UnitOfWork, staff: Staff, tag_id: int) -> ResponseReturnValue:
+    """Rename a tag (refused in words, nothing saved, for a name that is empty, too long, has a control character
+    or is another tag's); audited."""
+    tag = _tag(uow, tag_id)
+    if tag is None:
+        return message_page(t(TAG_NOT_FOUND), 404)
+    old = tag.name
+    try:
+        with uow.session.begin_nested():
+            renamed = rename_tag(uow.session, staff, tag, request.form.get("name", "")[:200], uow.now)
+    except TagError as error:
+        uow.session.refresh(tag)
+        return _tags_page(uow, _tag_error(error), 400)
+    session[NOTICE_KEY] = t(TAG_RENAMED, old=old, name=tag.name) if renamed else t(TAG_UNCHANGED)
+    return redirect(url_for("audiences.tags"))
+
+
+@bp.post("/tags/<int:tag_id>/delete", endpoint="tag_delete")
+@staff_page("marketer")
+def tag_delete(uow: UnitOfWork, staff: Staff, tag_id: int) -> ResponseReturnValue:
+    """Delete a tag (the list page asks first): its members lose it, its history stays; refused while a saved
+    segment's conditions name it; audited."""
+    tag = _tag(uow, tag_id)
+    if tag is None:
+        return message_page(t(TAG_NOT_FOUND), 404)
+    try:
+        with uow.session.begin_nested():
+            members = delete_tag(uow.session, staff, tag, uow.now)
+    except TagError as error:
+        return _tags_page(uow, _tag_error(error), 409)
+    session[NOTICE_KEY] = t(TAG_DELETED, name=tag.name, members=f"{members:,}")
+    return redirect(url_for("audiences.tags"))
 
 
 @bp.post("/tags/<int:tag_id>/evaluate", endpoint="tag_evaluate")
@@ -266,7 +314,7 @@ def tag_a_segment(uow: UnitOfWork, staff: Staff, tag_id: int) -> ResponseReturnV
 def member_tag(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     """Add a manual tag to one member, or take it off (`action` add or remove), by member number."""
     tag_id = _id(request.form.get("tag_id"))
-    tag = uow.session.get(Tag, tag_id) if tag_id else None
+    tag = _tag(uow, tag_id) if tag_id else None
     if tag is None:
         return _tags_page(uow, t(TAG_NOT_FOUND), 400)
     removing = request.form.get("action") == "remove"

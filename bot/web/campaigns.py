@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from bot.services.marketing import campaign_narrowcast, campaigns
 from bot.services.marketing.campaign_messages import CampaignInvalid, Personal, render, validate_spec
+from bot.services.marketing.definition import DefinitionError
 from bot.services.marketing.segments import audience_for_marketing, count
 from bot.services.messaging.outbox import queue_push
 from bot.uow import UnitOfWork
@@ -154,7 +155,10 @@ def _reach(uow: UnitOfWork, segment_id: int) -> int:
     segment = uow.session.get(Segment, segment_id)
     if segment is None:
         return 0
-    return count(uow.session, audience_for_marketing(uow.session, segment, uow.now, uow.settings.tz))
+    try:
+        return count(uow.session, audience_for_marketing(uow.session, segment, uow.now, uow.settings.tz))
+    except DefinitionError:  # its conditions name a deleted tag: it reaches nobody until they are changed
+        return 0
 
 
 def _preview(uow: UnitOfWork, draft: campaigns.Draft) -> dict[str, Any]:

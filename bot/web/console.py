@@ -46,6 +46,7 @@ from bot.services.marketing.segments import (
     sample,
     update_segment,
 )
+from bot.services.marketing.tags import live as live_tag
 from bot.services.refusals import Refused
 from bot.services.rewards.tiers import TIER_CODES, TIER_LABELS
 from bot.uow import UnitOfWork
@@ -130,7 +131,7 @@ def _builder_options(uow: UnitOfWork) -> dict[str, Any]:
         "couponStates": [[code, t(COUPON_STATE_LABELS[code])] for code in COUPON_STATES],
         "months": [[m, t("{m} 月", m=m)] for m in range(1, 13)],
         "categories": [[name, f"{name}（{n}）"] for name, n in categories(session_)],
-        "tags": [[tag.id, tag.name] for tag in session_.scalars(select(Tag).order_by(Tag.name))],
+        "tags": [[tag.id, tag.name] for tag in session_.scalars(select(Tag).where(live_tag()).order_by(Tag.name))],
         "rfmGroups": [[code, t(name)] for code, (name, _) in RFM_GROUPS.items()],
         "words": {word: t(word) for word in BUILDER_WORDS},
     }
@@ -214,12 +215,14 @@ def segments_page(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
     members: int | None
     reachable: int | None
     for segment in list_segments(uow.session):
+        problem = None
         try:
             members = count(uow.session, members_matching(uow.session, segment.definition, uow.now, tz))
             reachable = count(uow.session, audience_for_marketing(uow.session, segment, uow.now, tz))
-        except DefinitionError:
+        except DefinitionError as error:
             members = reachable = None
-        rows.append({"segment": segment, "members": members, "reachable": reachable})
+            problem = _error_text(error)
+        rows.append({"segment": segment, "members": members, "reachable": reachable, "problem": problem})
     return render_page("staff/console/segments.html", rows=rows, tz=tz, notice=session.pop(NOTICE_KEY, None))
 
 
@@ -430,5 +433,7 @@ def coupon_issue(uow: UnitOfWork, staff: Staff, template_id: int) -> ResponseRet
         )
     except Refused as refused:
         return _template_page(uow, template, settings_of(template, uow.settings.tz), refusal_text(refused), None, 400)
+    except DefinitionError as error:
+        return _template_page(uow, template, settings_of(template, uow.settings.tz), _error_text(error), None, 400)
     session[NOTICE_KEY] = notice
     return redirect(url_for("console.coupon_template", template_id=template.id))

@@ -58,6 +58,8 @@ def _segments(session: Any) -> int:
         ("GET", "/staff/console/products/{id}", "找不到這個商品"),
         ("POST", "/staff/console/tags/{id}/evaluate", "找不到這個標籤"),
         ("POST", "/staff/console/tags/{id}/segment", "找不到這個標籤"),
+        ("POST", "/staff/console/tags/{id}/rename", "找不到這個標籤"),
+        ("POST", "/staff/console/tags/{id}/delete", "找不到這個標籤"),
         ("GET", "/staff/console/settings/stamp-cards/{id}", "找不到這張集點卡"),
         ("GET", "/staff/console/settings/tasks/games/{id}", "找不到這個遊戲"),
     ],

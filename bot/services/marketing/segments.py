@@ -29,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -59,6 +60,7 @@ MAX_NAME = 100
 NAME_REQUIRED = "請輸入分群名稱（最多 100 個字）"
 NAME_TAKEN = "已經有同名的分群，請換一個名稱"
 NAME_CONTROL = "分群名稱不能包含控制字元"
+TAG_DELETED = "條件用到的標籤「{name}」已經刪除，這個分群目前不選任何會員；請修改條件"
 SAMPLE_SIZE = 10
 # Conditions on a member's own rows, each a correlated probe of one index per member (a member's purchases by time,
 # their consents by id): cheap for the members other conditions leave, where a period's aggregate over every member
@@ -328,10 +330,48 @@ def _context(session: Session, at: datetime, tz: ZoneInfo) -> _Context:
     return _Context(at=at, tz=tz, dialect=session.get_bind().dialect.name)
 
 
+def _tag_ids(tree: dict[str, Any]) -> set[int]:
+    return {tag_id for cond in condition_kinds(tree) if cond["type"] == "tags" for tag_id in cond["tag_ids"]}
+
+
+def _refuse_deleted_tags(session: Session, tree: dict[str, Any]) -> None:
+    """DefinitionError (TAG_DELETED) when a (validated) definition names a deleted tag: it would select nobody
+    where it names the tag, and everybody under a NOT, neither of which its author meant."""
+    ids = _tag_ids(tree)
+    if ids:
+        deleted = session.scalar(
+            select(Tag.name).where(Tag.id.in_(ids), Tag.deleted_at.is_not(None)).order_by(Tag.name).limit(1)
+        )
+        if deleted is not None:
+            raise DefinitionError(TAG_DELETED, name=deleted)
+
+
+def _names_tag(definition: Any, tag_id: int) -> bool:
+    """Whether any `tags` condition anywhere in a stored definition names the tag (read as stored, without
+    validating it: one that no longer validates still counts)."""
+    stack = [definition]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            ids = item.get("tag_ids")
+            if item.get("type") == "tags" and isinstance(ids, list) and tag_id in ids:
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def segments_naming_tag(session: Session, tag_id: int) -> list[Segment]:
+    """The saved segments whose conditions name a tag, by name."""
+    return [segment for segment in list_segments(session) if _names_tag(segment.definition, tag_id)]
+
+
 def members_matching(session: Session, definition: Any, at: datetime, tz: ZoneInfo) -> Select[Any]:
     """The ids of the (not erased) members a definition matches at `at` (brand-local days in `tz`), as one
-    select; raises DefinitionError for a definition that does not validate."""
+    select; raises DefinitionError for a definition that does not validate or names a deleted tag."""
     tree = parse_definition(definition)
+    _refuse_deleted_tags(session, tree)
     ctx = _context(session, at, tz)
     if "all" in tree:
         # The narrowed-then-probed select is the answer itself: no second pass over members to intersect with it.
@@ -360,6 +400,7 @@ def audience_for_marketing(
     marketing consent. Evaluated afresh on every call; ordered by member id."""
     definition = segment.definition if isinstance(segment, Segment) else segment
     tree = parse_definition(definition)
+    _refuse_deleted_tags(session, tree)
     ctx = _context(session, at, tz)
     # Consent is one more condition of the segment, so it is probed only for the members the rest leaves.
     consenting = {"all": [tree, {"type": "marketing_consent", "value": True}]}
@@ -445,6 +486,7 @@ def create_segment(session: Session, staff: Staff, name: str, definition: Any, a
     """Save a new segment (name unique, definition validated), audited; DefinitionError when either is wrong."""
     clean = _clean_name(session, name, None)
     tree = parse_definition(definition)
+    _refuse_deleted_tags(session, tree)
     segment = Segment(
         name=clean, definition=tree, created_by_staff_id=staff.id, updated_by_staff_id=staff.id, updated_at=at
     )
@@ -459,6 +501,7 @@ def update_segment(session: Session, staff: Staff, segment: Segment, name: str, 
     """Rename a segment and/or change its definition, audited (the audit notes what changed)."""
     clean = _clean_name(session, name, segment.id)
     tree = parse_definition(definition)
+    _refuse_deleted_tags(session, tree)
     changed: dict[str, Any] = {}
     if clean != segment.name:
         changed["renamed_from"] = segment.name
@@ -473,11 +516,14 @@ def update_segment(session: Session, staff: Staff, segment: Segment, name: str, 
 
 def delete_segment(session: Session, staff: Staff, segment: Segment, at: datetime) -> None:
     """Delete a saved segment, audited with its name; SEGMENT_IN_USE while a campaign was made for it (the campaign
-    keeps what it was sent to), SEGMENT_USED_BY_TAG while a rule tag follows it."""
+    keeps what it was sent to), SEGMENT_USED_BY_TAG while a rule tag (not deleted) follows it."""
     if session.scalar(select(Campaign.id).where(Campaign.segment_id == segment.id).limit(1)) is not None:
         raise Refused(Reason.SEGMENT_IN_USE, name=segment.name)
-    if session.scalar(select(Tag.id).where(Tag.segment_id == segment.id).limit(1)) is not None:
+    following = select(Tag.id).where(Tag.segment_id == segment.id, Tag.deleted_at.is_(None)).limit(1)
+    if session.scalar(following) is not None:
         raise Refused(Reason.SEGMENT_USED_BY_TAG, name=segment.name)
+    # Deleted rule tags that followed it let go of it (the audit of their deletion names it).
+    session.execute(update(Tag).where(Tag.segment_id == segment.id).values(segment_id=None))
     record_change(session, staff, "segment.delete", segment, at, name=segment.name)
     session.delete(segment)
 

@@ -2,6 +2,12 @@
 tags that follow a saved segment (re-evaluated by the nightly job and on demand). Every addition and removal is an
 append-only member_tag_events row (who, how, when); a rule tag's evaluation also records how many it gained and lost.
 
+A tag can be renamed, and deleted: a deleted tag is archived (`deleted_at`), not removed, so the events that name it
+stay; its members lose it (one "remove" event each) and it leaves every list and picker. A tag a saved segment's
+conditions name cannot be deleted (the segment would silently change whom it selects); should a segment name a
+deleted tag all the same (saved at the same moment), evaluating it is refused in words (segments.py). Creating,
+renaming and deleting a tag are written to the audit log.
+
 Bulk changes are set-based INSERT ... SELECT / DELETE statements over the segment's select: nothing loops over
 members in Python.
 """
@@ -17,7 +23,8 @@ from sqlalchemy import Integer, Select, and_, delete, exists, func, insert, lite
 from sqlalchemy.orm import Session
 
 from bot.services.marketing.definition import DefinitionError
-from bot.services.marketing.segments import members_matching
+from bot.services.marketing.segments import members_matching, segments_naming_tag
+from bot.services.staff.audit import record_change
 from models import Member, MemberTag, MemberTagEvent, Segment, Staff, Tag, TagEvaluation
 
 MAX_NAME = 50
@@ -28,6 +35,8 @@ RULE_TAG_IS_AUTOMATIC = "「{name}」是自動標籤，會員由分群條件決�
 MEMBER_NOT_FOUND = "找不到會員編號 {number}"
 ALREADY_TAGGED = "會員 {number} 已經有標籤「{name}」"
 NOT_TAGGED = "會員 {number} 沒有標籤「{name}」"
+TAG_GONE = "標籤「{name}」已經刪除"
+TAG_IN_USE = "分群「{segments}」的條件用到標籤「{name}」，請先修改這些分群，再刪除標籤"
 EVENT_COLUMNS = ["member_id", "tag_id", "action", "source", "staff_id", "evaluation_id", "at"]
 
 
@@ -49,11 +58,25 @@ class TagRow:
     last: TagEvaluation | None
 
 
-def _clean_name(session: Session, name: str) -> str:
+def live() -> Any:
+    """The condition that selects the tags not deleted."""
+    return Tag.deleted_at.is_(None)
+
+
+def _clean_name(session: Session, name: str, tag_id: int | None = None) -> str:
+    """A tag's name with its whitespace collapsed: 1-50 characters, no control character (nor a lone surrogate),
+    not the name of another tag that is not deleted."""
     clean = " ".join((name or "").split())
-    if not clean or len(clean) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in clean):
+    if (
+        not clean
+        or len(clean) > MAX_NAME
+        or any(ord(c) < 32 or 127 <= ord(c) < 160 or 0xD800 <= ord(c) < 0xE000 for c in clean)
+    ):
         raise TagError(NAME_REQUIRED)
-    if session.scalar(select(Tag.id).where(Tag.name == clean)) is not None:
+    taken = select(Tag.id).where(Tag.name == clean, live())
+    if tag_id is not None:
+        taken = taken.where(Tag.id != tag_id)
+    if session.scalar(taken) is not None:
         raise TagError(NAME_TAKEN)
     return clean
 
@@ -69,11 +92,52 @@ def create_tag(session: Session, staff: Staff, name: str, segment: Segment | Non
     tag.created_at = at
     session.add(tag)
     session.flush()
+    record_change(session, staff, "tag.create", tag, at, name=tag.name)
     return tag
 
 
+def rename_tag(session: Session, staff: Staff, tag: Tag, name: str, at: datetime) -> bool:
+    """Rename a tag (validated as a new tag's name; TagError and nothing saved when refused), audited with its old
+    name; False when the name is the same. Members keep it; its history shows the new name."""
+    clean = _clean_name(session, name, tag.id)
+    if clean == tag.name:
+        return False
+    old, tag.name = tag.name, clean
+    session.flush()
+    record_change(session, staff, "tag.rename", tag, at, name=clean, renamed_from=old)
+    return True
+
+
+def delete_tag(session: Session, staff: Staff, tag: Tag, at: datetime) -> int:
+    """Delete (archive) a tag: every member holding it loses it, each with a "remove" event by `staff`; the tag
+    leaves every list and picker but stays in the history. TagError (TAG_IN_USE, nothing changed) while a saved
+    segment's conditions name it. Audited with its name and how many members lost it; returns that number."""
+    using = segments_naming_tag(session, tag.id)
+    if using:
+        raise TagError(TAG_IN_USE, name=tag.name, segments="」「".join(segment.name for segment in using))
+    holding = MemberTag.tag_id == tag.id
+    removals = select(
+        MemberTag.member_id,
+        literal(tag.id),
+        literal("remove"),
+        literal("manual"),
+        literal(staff.id, Integer),
+        literal(None, Integer),
+        literal(at, MemberTagEvent.at.type),
+    ).where(holding)
+    members = session.scalar(select(func.count()).select_from(MemberTag).where(holding)) or 0
+    session.execute(insert(MemberTagEvent).from_select(EVENT_COLUMNS, removals))
+    session.execute(delete(MemberTag).where(holding))
+    tag.deleted_at, tag.deleted_by_staff_id = at, staff.id
+    session.flush()
+    followed = session.get(Segment, tag.segment_id) if tag.segment_id else None
+    detail = {"segment": followed.name} if followed else {}
+    record_change(session, staff, "tag.delete", tag, at, name=tag.name, members=members, **detail)
+    return members
+
+
 def list_tags(session: Session) -> list[TagRow]:
-    """Every tag by name, with how many members hold it and its latest evaluation (rule tags)."""
+    """Every tag not deleted by name, with how many members hold it and its latest evaluation (rule tags)."""
     counts = {
         tag_id: n for tag_id, n in session.execute(select(MemberTag.tag_id, func.count()).group_by(MemberTag.tag_id))
     }
@@ -81,7 +145,7 @@ def list_tags(session: Session) -> list[TagRow]:
     evaluations = {e.tag_id: e for e in session.scalars(select(TagEvaluation).where(TagEvaluation.id.in_(latest)))}
     return [
         TagRow(tag, counts.get(tag.id, 0), evaluations.get(tag.id))
-        for tag in session.scalars(select(Tag).order_by(Tag.name))
+        for tag in session.scalars(select(Tag).where(live()).order_by(Tag.name))
     ]
 
 
@@ -100,7 +164,11 @@ def find_member(session: Session, number: str) -> Member:
 
 def tags_of(session: Session, member: Member) -> list[tuple[Tag, MemberTag]]:
     """The tags a member holds now, by name."""
-    query = select(Tag, MemberTag).join(MemberTag, MemberTag.tag_id == Tag.id).where(MemberTag.member_id == member.id)
+    query = (
+        select(Tag, MemberTag)
+        .join(MemberTag, MemberTag.tag_id == Tag.id)
+        .where(MemberTag.member_id == member.id, live())
+    )
     return sorted(((tag, held) for tag, held in session.execute(query)), key=lambda row: row[0].name)
 
 
@@ -111,6 +179,8 @@ def history_of(session: Session, member: Member, limit: int = 50) -> list[Member
 
 
 def _manual(tag: Tag) -> None:
+    if tag.deleted_at is not None:
+        raise TagError(TAG_GONE, name=tag.name)
     if tag.kind != "manual":
         raise TagError(RULE_TAG_IS_AUTOMATIC, name=tag.name)
 
@@ -176,6 +246,8 @@ def evaluate_rule_tag(
 ) -> TagEvaluation:
     """Bring a rule tag in line with its segment now: members who match and lack it gain it, members who hold it
     and no longer match lose it; both are recorded with the evaluation (staff None: the nightly job)."""
+    if tag.deleted_at is not None:
+        raise TagError(TAG_GONE, name=tag.name)
     segment = session.get(Segment, tag.segment_id) if tag.segment_id else None
     if segment is None:
         raise TagError(RULE_NEEDS_SEGMENT)
@@ -211,7 +283,7 @@ def evaluate_rule_tag(
 def evaluate_rule_tags(session: Session, at: datetime, tz: ZoneInfo) -> list[TagEvaluation]:
     """Evaluate every rule tag (the nightly job); a tag whose segment no longer validates is skipped."""
     done = []
-    for tag in session.scalars(select(Tag).where(Tag.kind == "rule").order_by(Tag.id)):
+    for tag in session.scalars(select(Tag).where(Tag.kind == "rule", live()).order_by(Tag.id)):
         try:
             with session.begin_nested():
                 done.append(evaluate_rule_tag(session, tag, at, tz))

@@ -11,21 +11,38 @@ from sqlalchemy.orm import Session
 
 from models import (
     ApiKey,
+    CouponTemplate,
+    Product,
     Segment,
     Staff,
     StaffAudit,
     StampCardTemplate,
     Store,
+    Tag,
     TaskSettingsVersion,
     TierSettingsVersion,
 )
 
-Target = Staff | Store | ApiKey | Segment | StampCardTemplate | TierSettingsVersion | TaskSettingsVersion
+Target = (
+    Staff
+    | Store
+    | ApiKey
+    | Segment
+    | Tag
+    | Product
+    | CouponTemplate
+    | StampCardTemplate
+    | TierSettingsVersion
+    | TaskSettingsVersion
+)
 TARGET_TYPES: dict[type, str] = {
     Staff: "staff",
     Store: "store",
     ApiKey: "api_key",
     Segment: "segment",
+    Tag: "tag",
+    Product: "product",
+    CouponTemplate: "coupon_template",
     StampCardTemplate: "stamp_card_template",
     TierSettingsVersion: "tier_settings",
     TaskSettingsVersion: "task_settings",
