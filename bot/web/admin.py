@@ -96,6 +96,10 @@ ACTION_LABELS = {
     "tag.create": "新增會員標籤",
     "tag.rename": "修改會員標籤名稱",
     "tag.delete": "刪除會員標籤",
+    "coupon_template.update": "修改優惠券",
+    "product.create": "新增商品",
+    "product.update": "修改商品",
+    "product.import": "匯入商品目錄",
     "stamp_card_template.create": "新增集點卡",
     "stamp_card_template.update": "修改集點卡",
     "tier_settings.update": "修改會員等級設定",
@@ -115,7 +119,31 @@ FIELD_LABELS = {
     "conditions_changed": "條件已修改",
     "members": "會員數",
     "segment": "分群",
+    "sku": "商品 SKU",
+    "sku_from": "原 SKU",
+    "category": "商品類別",
+    "rows": "匯入列數",
+    "added": "新增",
+    "changed": "變更",
+    "added_skus": "新增的 SKU",
+    "changed_skus": "變更的 SKU",
+    "kind": "種類",
+    "value": "折抵金額或折扣",
+    "item": "品項",
+    "min_spend": "最低消費（NT$）",
+    "valid_from": "開始日期",
+    "valid_until": "結束日期",
+    "valid_days_after_issue": "發券後有效天數",
+    "total_limit": "發行總量",
+    "per_member_limit": "每人限領",
+    "is_active": "啟用",
+    "redeemable_without_member": "不需會員條碼即可核銷",
 }
+# What the newer kinds of audit row are about, named by the code, SKU or name the row holds (a product import is
+# about the catalogue as a whole).
+NAMED_TARGETS = {"tag": "會員標籤", "product": "商品目錄", "coupon_template": "優惠券"}
+# A coupon's kind as its audit row shows it (the console's words).
+COUPON_KIND_LABELS = {"amount_off": "折抵金額", "percent_off": "折扣（%）", "free_item": "兌換品項", "bogo": "買一送一"}
 SCOPE_LABELS = {
     "scan": "掃碼、消費、退款、集點",
     "coupons": "優惠券（查詢、核銷、取消）",
@@ -450,6 +478,13 @@ def _target(row: StaffAudit, subjects: AuditSubjects) -> str:
         return f"{store.name}（{store.code}）"
     if row.target_type == "api_key" and (api_key := subjects.api_keys.get(target_id)):
         return api_key.name
+    if row.target_type in NAMED_TARGETS:
+        detail = row.detail if isinstance(row.detail, dict) else {}
+        named = detail.get("code") or detail.get("sku") or detail.get("name")
+        kind = t(NAMED_TARGETS[row.target_type])
+        if row.target_id is None:
+            return kind
+        return f"{kind}「{named}」" if named else f"{kind} #{row.target_id}"
     return f"{row.target_type} #{row.target_id}"
 
 
@@ -463,6 +498,8 @@ def _value(field: str, value: Any, subjects: AuditSubjects) -> str:
         return store.name if store else f"#{value}"
     if isinstance(value, bool):
         return t(YES if value else NO)
+    if field == "kind" and str(value) in COUPON_KIND_LABELS:
+        return t(COUPON_KIND_LABELS[str(value)])
     if field == "scopes":
         return "、".join(t(SCOPE_LABELS.get(scope, scope)) for scope in str(value).split())
     return str(value)

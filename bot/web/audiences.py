@@ -14,9 +14,11 @@ from bot.services.marketing.definition import DefinitionError
 from bot.services.marketing.products import (
     MAX_CSV_BYTES,
     ProductError,
+    catalogue_imports,
     categories,
     import_csv,
     list_products,
+    product_changes,
     save_product,
 )
 from bot.services.marketing.rfm import RFM_GROUPS, compute_rfm, distribution
@@ -38,13 +40,16 @@ from bot.services.marketing.tags import (
 )
 from bot.uow import UnitOfWork
 from bot.web.backoffice import message_page, render_page, staff_page, t
-from models import Member, Product, Segment, Staff, Tag
+from models import Member, Product, Segment, Staff, StaffAudit, Tag
 
 bp = Blueprint("audiences", __name__, url_prefix="/staff/console")
 
 NOTICE_KEY = "console_notice"
 PRODUCT_SAVED = "已儲存商品 {sku}"
 PRODUCT_NOT_FOUND = "找不到這個商品"
+# A product's history on its page: what each audit row did and the fields it changed.
+PRODUCT_ACTIONS = {"product.create": "新增商品", "product.update": "修改商品"}
+PRODUCT_FIELDS = {"sku_from": "原 SKU", "name": "商品名稱", "category": "商品類別"}
 IMPORTED = "已匯入：新增 {added} 個、更新 {updated} 個商品"
 NO_FILE = "請選擇要匯入的 CSV 檔案"
 TAG_CREATED = "已新增標籤「{name}」"
@@ -91,8 +96,25 @@ def _products_page(
         form=form or {"sku": "", "name": "", "category": ""},
         error=error,
         rows=rows or [],
+        imports=_who_did(uow, catalogue_imports(uow.session)),
+        tz=uow.settings.tz,
         notice=_notice(),
     )
+
+
+def _who_did(uow: UnitOfWork, rows: list[StaffAudit]) -> list[dict[str, Any]]:
+    """Audit rows with who made each change named (staff name and number; the `omo` command: 系統)."""
+    ids = {row.actor_staff_id for row in rows if row.actor_staff_id}
+    names = {s.id: f"{s.name}（{s.code}）" for s in uow.session.scalars(select(Staff).where(Staff.id.in_(ids)))}
+    return [
+        {
+            "at": row.at,
+            "who": names.get(row.actor_staff_id, "—") if row.actor_staff_id else t("系統"),
+            "action": row.action,
+            "detail": row.detail if isinstance(row.detail, dict) else {},
+        }
+        for row in rows
+    ]
 
 
 def _product_error(error: ProductError) -> str:
@@ -135,7 +157,29 @@ def product(uow: UnitOfWork, staff: Staff, product_id: int) -> ResponseReturnVal
         else:
             session[NOTICE_KEY] = t(PRODUCT_SAVED, sku=found.sku)
             return redirect(url_for("audiences.products"))
-    return render_page("staff/console/product.html", 400 if error else 200, product=found, form=form, error=error)
+    return render_page(
+        "staff/console/product.html",
+        400 if error else 200,
+        product=found,
+        form=form,
+        error=error,
+        history=_product_history(uow, found),
+        tz=uow.settings.tz,
+    )
+
+
+def _product_history(uow: UnitOfWork, product: Product) -> list[dict[str, Any]]:
+    """The product's audit rows as its page lists them: when, who, what and the fields changed (new values)."""
+    return [
+        {
+            **row,
+            "what": t(PRODUCT_ACTIONS.get(row["action"], row["action"])),
+            "changed": [
+                f"{t(label)}：{row['detail'][key]}" for key, label in PRODUCT_FIELDS.items() if key in row["detail"]
+            ],
+        }
+        for row in _who_did(uow, product_changes(uow.session, product))
+    ]
 
 
 @bp.post("/products/import", endpoint="products_import")

@@ -1,5 +1,7 @@
 """The product catalogue: SKU (unique), name and category, kept by marketers one by one or by CSV import, so
-segments can select members who bought in a category (purchase lines carry only the SKU)."""
+segments can select members who bought in a category (purchase lines carry only the SKU). Every change is written to
+the audit log: a product added or edited (what changed, with its old SKU when that changed), and an import as one row
+(how many products it added and changed, and which SKUs)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Product, Staff
+from bot.services.staff.audit import record_change
+from models import Product, Staff, StaffAudit
 
 MAX_SKU = 64
 MAX_NAME = 200
@@ -30,6 +33,8 @@ CSV_EMPTY = "檔案裡沒有商品"
 CSV_TOO_BIG = "檔案太大：最多 5000 列、1 MB"
 CSV_UNREADABLE = "無法讀取檔案，請存成 UTF-8 編碼的 CSV"
 HEADER = ["sku", "name", "category"]
+# An import's audit row names at most this many of the SKUs it added and changed (and how many more there were).
+AUDITED_SKUS = 50
 
 
 class ProductError(ValueError):
@@ -72,8 +77,8 @@ def _fields(sku: str | None, name: str | None, category: str | None) -> tuple[st
 def save_product(
     session: Session, staff: Staff, product: Product | None, sku: str, name: str, category: str, at: datetime
 ) -> Product:
-    """Add a product (product None) or change one; ProductError (nothing changed) for a bad field or a SKU that
-    another product has."""
+    """Add a product (product None) or change one, audited with what changed; ProductError (nothing changed) for a
+    bad field or a SKU that another product has."""
     clean_sku, clean_name, clean_category = _fields(sku, name, category)
     taken = select(Product.id).where(Product.sku == clean_sku)
     if product is not None:
@@ -84,9 +89,22 @@ def save_product(
         product = Product(sku=clean_sku, name=clean_name, category=clean_category, updated_at=at)
         product.created_at = at
         session.add(product)
+        action, changes = "product.create", {"name": clean_name, "category": clean_category}
+    else:
+        action, changes = "product.update", {}
+        if clean_sku != product.sku:
+            changes["sku_from"] = product.sku
+        changes.update(
+            (key, new)
+            for key, old, new in (("name", product.name, clean_name), ("category", product.category, clean_category))
+            if old != new
+        )
+        if not changes:
+            return product
     product.sku, product.name, product.category = clean_sku, clean_name, clean_category
     product.updated_at, product.updated_by_staff_id = at, staff.id
     session.flush()
+    record_change(session, staff, action, product, at, sku=clean_sku, **changes)
     return product
 
 
@@ -125,18 +143,47 @@ def import_csv(session: Session, staff: Staff, content: str, at: datetime) -> Im
     if problems:
         raise ProductError(ROW_PROBLEM, rows=problems)
     existing = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(seen)))}
-    added = 0
+    added: list[str] = []
+    changed: list[str] = []
     for sku, name, category in parsed:
         product = existing.get(sku)
         if product is None:
             product = Product(sku=sku, name=name, category=category, updated_at=at)
             product.created_at = at
             session.add(product)
-            added += 1
+            added.append(sku)
+        elif (product.name, product.category) != (name, category):
+            changed.append(sku)
         product.name, product.category = name, category
         product.updated_at, product.updated_by_staff_id = at, staff.id
     session.flush()
-    return ImportResult(added=added, updated=len(parsed) - added)
+    record_change(
+        session,
+        staff,
+        "product.import",
+        Product,
+        at,
+        rows=len(parsed),
+        added=len(added),
+        changed=len(changed),
+        **_sku_list("added_skus", added),
+        **_sku_list("changed_skus", changed),
+    )
+    return ImportResult(added=len(added), updated=len(parsed) - len(added))
+
+
+def _sku_list(key: str, skus: list[str]) -> dict[str, str]:
+    """The first AUDITED_SKUS of `skus` as one text (with how many more), for an import's audit row."""
+    if not skus:
+        return {}
+    shown = ", ".join(skus[:AUDITED_SKUS])
+    return {key: shown + (f" … (+{len(skus) - AUDITED_SKUS})" if len(skus) > AUDITED_SKUS else "")}
+
+
+def product_changes(session: Session, product: Product, limit: int = 50) -> list[StaffAudit]:
+    """A product's audit rows (added, edited), newest first; imports are in the audit log as one row each."""
+    query = select(StaffAudit).where(StaffAudit.target_type == "product", StaffAudit.target_id == product.id)
+    return list(session.scalars(query.order_by(StaffAudit.id.desc()).limit(limit)))
 
 
 def list_products(session: Session, category: str | None = None) -> list[Product]:
@@ -151,3 +198,9 @@ def categories(session: Session) -> list[tuple[str, int]]:
     """Every category in the catalogue with its number of products, by name."""
     query = select(Product.category, func.count()).group_by(Product.category).order_by(Product.category)
     return [(category, n) for category, n in session.execute(query)]
+
+
+def catalogue_imports(session: Session, limit: int = 10) -> list[StaffAudit]:
+    """The latest CSV imports' audit rows (who, when, how many rows added and changed), newest first."""
+    query = select(StaffAudit).where(StaffAudit.action == "product.import")
+    return list(session.scalars(query.order_by(StaffAudit.id.desc()).limit(limit)))

@@ -1,5 +1,6 @@
 """Programme settings on the marketer's console: coupon templates edited with validation and a version history
-(who changed what, when), and a template issued by hand to one member or to a saved segment."""
+(who changed what, when; every change also in the audit log, as the other settings), and a template issued by hand
+to one member or to a saved segment."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from bot.services.marketing.settings_forms import text as _text
 from bot.services.marketing.settings_forms import whole as _whole
 from bot.services.refusals import Reason
 from bot.services.rewards.coupons import CouponRefused, issue_coupon
+from bot.services.staff.audit import record_change
 from models import Coupon, CouponTemplate, CouponTemplateVersion, Member, Segment, Staff
 
 KINDS = ("amount_off", "percent_off", "free_item", "bogo")
@@ -174,7 +176,8 @@ def update_template(
     session: Session, staff: Staff, template: CouponTemplate, new: TemplateSettings, at: datetime, tz: ZoneInfo
 ) -> bool:
     """Save new settings for a template, as a new version (the first edit also keeps how it was before as version
-    1). False when nothing changed. The total limit cannot go below the coupons already issued."""
+    1), and write the settings that changed (their new values) to the audit log. False when nothing changed. The
+    total limit cannot go below the coupons already issued."""
     # Lock the template: a concurrent issue moves issued_count, and versions are numbered one at a time.
     session.execute(select(CouponTemplate.id).where(CouponTemplate.id == template.id).with_for_update())
     session.refresh(template)
@@ -196,6 +199,8 @@ def update_template(
     if not versions_of(session, template):
         _add_version(session, template, before, None, template.created_at)
     _add_version(session, template, after, staff, at)
+    changes = {key: after[key] for key in changed_fields(before, after)}
+    record_change(session, staff, "coupon_template.update", template, at, code=template.code, **changes)
     return True
 
 

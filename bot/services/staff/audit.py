@@ -50,16 +50,17 @@ TARGET_TYPES: dict[type, str] = {
 
 
 def record_change(
-    session: Session, actor: Staff | None, action: str, target: Target, at: datetime, **detail: Any
+    session: Session, actor: Staff | None, action: str, target: Target | type[Product], at: datetime, **detail: Any
 ) -> StaffAudit:
-    """Write one audit row: `actor` did `action` to `target` (None: the `omo` command). `detail` holds what
-    changed; callers never pass a password, key or token."""
+    """Write one audit row: `actor` did `action` to `target` (None: the `omo` command), or to many of a kind at
+    once when `target` is the model (a product import: no target id). `detail` holds what changed; callers never
+    pass a password, key or token."""
     row = StaffAudit(
         at=at,
         actor_staff_id=actor.id if actor else None,
         action=action,
-        target_type=TARGET_TYPES[type(target)],
-        target_id=target.id,
+        target_type=TARGET_TYPES[target if isinstance(target, type) else type(target)],
+        target_id=None if isinstance(target, type) else target.id,
         detail=detail,
     )
     session.add(row)
