@@ -1,5 +1,1 @@
-"""OMO Member Bot: a LINE official account as the front door of one member programme."""
-
-from bot.app import create_app
-
-__all__ = ["create_app"]
+"""OMO Member Bot: a LINE official account as the front door of one member programme (the Flask app: bot.app)."""

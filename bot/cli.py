@@ -9,17 +9,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from alembic import command
-from alembic.config import Config
 
 from bot.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from bot.runtime import Runtime
     from bot.uow import UnitOfWork
 
 
 def alembic_config(database_url: str) -> Config:
+    # Imported here: alembic (with mako and pygments) is 9 MB the queue worker and the web workers never need.
+    from alembic.config import Config
+
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     config.attributes["database_url"] = database_url
@@ -30,6 +33,8 @@ def upgrade_database(database_url: str) -> None:
     """Bring the database schema to the newest migration."""
     if database_url.startswith("sqlite:///"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
     command.upgrade(alembic_config(database_url), "head")
 
 
