@@ -23,6 +23,8 @@ class Mission(TimestampMixin, Base):
     # The mission's name in the configuration file: loading the file again updates the same mission.
     code: Mapped[str] = mapped_column(String(40), unique=True)
     title: Mapped[str] = mapped_column(String(100))
+    # The name in English (None: English speakers see `title` as the chat's catalogue translates it).
+    title_en: Mapped[str | None] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(300))
     # visit_store | spend | redeem_coupon | checkin | invite | poll
     kind: Mapped[str] = mapped_column(String(16))

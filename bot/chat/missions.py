@@ -9,7 +9,7 @@ from urllib.parse import quote
 from linebot.v3.messaging import Message, TextMessage
 
 from bot.chat.base import BRAND_GREEN, GREY, flex, postback_button, uri_button
-from bot.i18n import _
+from bot.i18n import DEFAULT_LANGUAGE, _
 from bot.services.engagement.invites import Claim, ClaimResult
 from bot.services.engagement.mission_views import MissionReward, MissionView
 from bot.services.engagement.polls import Answer
@@ -17,6 +17,13 @@ from bot.services.engagement.polls import Answer
 # LINE shows at most 12 bubbles in a carousel.
 MAX_BUBBLES = 12
 TRACK_GREY = "#E5E5E5"
+
+
+def title_of(language: str, view: MissionView) -> str:
+    """The mission's name in the member's language: its English name when one is set, else the zh-TW title."""
+    if language != DEFAULT_LANGUAGE and view.title_en:
+        return view.title_en
+    return _(view.title, language)
 
 
 def progress_text(language: str, view: MissionView) -> str:
@@ -157,7 +164,7 @@ def mission_bubble(language: str, view: MissionView, *, brand: str = "", basic_i
             "layout": "vertical",
             "backgroundColor": BRAND_GREEN,
             "contents": [
-                {"type": "text", "text": _(view.title, language), "color": "#FFFFFF", "weight": "bold", "wrap": True}
+                {"type": "text", "text": title_of(language, view), "color": "#FFFFFF", "weight": "bold", "wrap": True}
             ],
         },
         "body": {"type": "box", "layout": "vertical", "spacing": "md", "contents": body},
@@ -178,7 +185,7 @@ def missions(language: str, views: list[MissionView], *, brand: str, basic_id: s
 
 def completed(language: str, view: MissionView) -> list[Message]:
     """Pushed when a mission is completed: what was done and what it gave."""
-    text = _("任務完成！「{title}」", language, title=_(view.title, language))
+    text = _("任務完成！「{title}」", language, title=title_of(language, view))
     reward = view.reward
     if reward.points:
         text += "\n" + _("已獲得 {points} 點，已存入您的點數。", language, points=reward.points)

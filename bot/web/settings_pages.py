@@ -13,13 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from bot.services.marketing import task_settings
-from bot.services.marketing.settings_forms import SettingsError, changed_fields
+from bot.services.marketing.settings_forms import SettingsError, changed_fields, text
 from bot.services.rewards import stamp_card_settings as cards
 from bot.services.rewards.tier_settings import birthday_choices, save_tiers, tier_history, tiers_from_form
 from bot.services.rewards.tiers import TIER_CODES, TIER_LABELS, current_tiers
 from bot.uow import UnitOfWork
 from bot.web.backoffice import message_page, render_page, staff_page, t
-from models import CouponTemplate, Game, Staff, StampCardTemplate
+from models import CouponTemplate, Game, Mission, Staff, StampCardTemplate
 
 bp = Blueprint("settings", __name__, url_prefix="/staff/console/settings")
 
@@ -51,6 +51,36 @@ PRIZE_LABELS = {"points": "點數", "coupon": "優惠券"}
 GAME_KIND_LABELS = {"draw": "抽獎", "scratch": "刮刮樂"}
 WHEN_UNAVAILABLE_LABELS = {"nothing": "沒有獎品", "next": "改給下一個獎項"}
 PART_LABELS = {"before": "原始設定", "checkin": "簽到設定", "load": "設定檔載入"}
+MISSION_SAVED = "已儲存任務「{name}」"
+MISSION_CREATED = "已新增任務「{name}」"
+MISSION_NOT_FOUND = "找不到這個任務"
+MISSION_KIND_LABELS = {
+    "visit_store": "到門市消費（次）",
+    "spend": "累積消費（NT$）",
+    "redeem_coupon": "使用優惠券（張）",
+    "checkin": "每日簽到（天）",
+    "invite": "邀請好友加入（位）",
+    "poll": "回答小問卷",
+}
+MISSION_REWARD_LABELS = {"points": "點數", "coupon": "優惠券", "draw_plays": "抽獎次數"}
+REPEAT_LABELS = {"none": "整段期間一次", "weekly": "每週一次（週一到週日）"}
+MISSION_KEYS = (
+    "code",
+    "title",
+    "title_en",
+    "description",
+    "kind",
+    "target",
+    "coupon",
+    "question",
+    *(f"option_{n}" for n in range(task_settings.MAX_OPTIONS)),
+    "repeat",
+    "reward_kind",
+    "reward_value",
+    "starts_on",
+    "ends_on",
+    "active",
+)
 EMPTY_ROWS = 2
 
 
@@ -276,6 +306,7 @@ def _tasks_page(
 ) -> tuple[str, int]:
     history = task_settings.task_history(uow.session)
     games = {game.code: game for game in uow.session.scalars(select(Game))}
+    missions = {mission.code: mission for mission in uow.session.scalars(select(Mission))}
     return render_page(
         "staff/settings/tasks.html",
         status,
@@ -286,17 +317,23 @@ def _tasks_page(
         kinds=MILESTONE_LABELS,
         games=[g for kind in task_settings.SECTION_OF_KIND for g in task_settings.games_of(uow.session, kind)],
         game_kinds=GAME_KIND_LABELS,
-        history=[{"version": v, "what": _part(v.part, games)} for v in history],
+        missions=task_settings.missions_of(uow.session),
+        mission_kinds=MISSION_KIND_LABELS,
+        mission_progress=task_settings.mission_progress_counts(uow.session),
+        history=[{"version": v, "what": _part(v.part, games, missions)} for v in history],
         staff_names=_staff_names(uow, [v.staff_id for v in history]),
         tz=uow.settings.tz,
         notice=session.pop(NOTICE_KEY, None),
     )
 
 
-def _part(part: str, games: dict[str, Game]) -> str:
+def _part(part: str, games: dict[str, Game], missions: dict[str, Mission]) -> str:
     if part.startswith("game:"):
         game = games.get(part.removeprefix("game:"))
         return game.name if game else part
+    if part.startswith("mission:"):
+        mission = missions.get(part.removeprefix("mission:"))
+        return t("任務「{name}」", name=mission.title) if mission else part
     return t(PART_LABELS.get(part, part))
 
 
@@ -404,3 +441,97 @@ def tasks_game(uow: UnitOfWork, staff: Staff, game_id: int) -> ResponseReturnVal
         uow.session.refresh(game)
         return _game_page(uow, game, form, _error(error), error.field, 400)
     return _done(t(GAME_SAVED, name=game.name) if changed else t(UNCHANGED), "settings.tasks_game", game_id=game.id)
+
+
+# Missions.
+
+
+def _mission_form(uow: UnitOfWork, mission: Mission) -> dict[str, str]:
+    entry = next(m for m in task_settings.snapshot(uow.session)["missions"] if m["code"] == mission.code)
+    reward_kind, reward_value = next(iter(entry["reward"].items()))
+    form = {
+        "code": entry["code"],
+        "title": entry["title"],
+        "title_en": entry.get("title_en") or "",
+        "description": entry.get("description") or "",
+        "kind": entry["kind"],
+        "target": str(entry["target"]),
+        "coupon": entry.get("coupon") or "",
+        "question": entry.get("question") or "",
+        "repeat": entry["repeat"],
+        "reward_kind": reward_kind,
+        "reward_value": "" if reward_value is None else str(reward_value),
+        "starts_on": entry["starts_on"],
+        "ends_on": entry["ends_on"],
+        "active": "yes" if entry["active"] else "",
+    }
+    for n, option in enumerate(entry.get("options") or []):
+        form[f"option_{n}"] = option
+    return form
+
+
+def _mission_page(
+    uow: UnitOfWork,
+    mission: Mission | None,
+    form: dict[str, str],
+    error: str | None = None,
+    field: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    progress = task_settings.mission_progress_counts(uow.session).get(mission.id, 0) if mission is not None else 0
+    return render_page(
+        "staff/settings/mission.html",
+        status,
+        mission=mission,
+        form=form,
+        error=error,
+        error_field=field,
+        kinds=MISSION_KIND_LABELS,
+        rewards=MISSION_REWARD_LABELS,
+        repeats=REPEAT_LABELS,
+        options=task_settings.MAX_OPTIONS,
+        progress=progress,
+        notice=session.pop(NOTICE_KEY, None),
+    )
+
+
+def _save_mission(uow: UnitOfWork, staff: Staff, mission: Mission | None) -> ResponseReturnValue:
+    form = _form(MISSION_KEYS)
+    try:
+        with uow.session.begin_nested():
+            changed = task_settings.save_mission(uow.session, staff, mission, form, uow.now)
+    except IntegrityError:  # a colleague saved the same version number (or code) a moment before
+        return message_page(t(SAVED_MEANWHILE), 409)
+    except SettingsError as error:
+        if mission is not None:
+            uow.session.refresh(mission)
+        return _mission_page(uow, mission, form, _error(error), error.field, 400)
+    code = mission.code if mission is not None else text(form, "code")
+    saved = uow.session.scalars(select(Mission).where(Mission.code == code)).one()
+    if mission is None:
+        message = t(MISSION_CREATED, name=saved.title)
+    else:
+        message = t(MISSION_SAVED, name=saved.title) if changed else t(UNCHANGED)
+    return _done(message, "settings.tasks_mission", mission_id=saved.id)
+
+
+@bp.route("/tasks/missions/new", methods=["GET", "POST"], endpoint="tasks_mission_new")
+@staff_page("marketer")
+def tasks_mission_new(uow: UnitOfWork, staff: Staff) -> ResponseReturnValue:
+    """A new mission: what counts, the target, the reward, the dates; validated as the YAML's `missions` section."""
+    if request.method == "GET":
+        blank = {"kind": "visit_store", "repeat": "none", "reward_kind": "points", "active": "yes"}
+        return _mission_page(uow, None, blank)
+    return _save_mission(uow, staff, None)
+
+
+@bp.route("/tasks/missions/<int:mission_id>", methods=["GET", "POST"], endpoint="tasks_mission")
+@staff_page("marketer")
+def tasks_mission(uow: UnitOfWork, staff: Staff, mission_id: int) -> ResponseReturnValue:
+    """One mission's settings (never deleted: switching it off ends it, members' progress stays)."""
+    mission = uow.session.get(Mission, mission_id) if 0 < mission_id < 2**31 else None
+    if mission is None:
+        return message_page(t(MISSION_NOT_FOUND), 404)
+    if request.method == "GET":
+        return _mission_page(uow, mission, _mission_form(uow, mission))
+    return _save_mission(uow, staff, mission)

@@ -39,6 +39,8 @@ class MissionView:
     poll_options: tuple[str, ...] = ()
     answered_option: int | None = None
     invite_code: str | None = None
+    # The English name set for the mission (None: the zh-TW title, as the chat's catalogue translates it).
+    title_en: str | None = None
 
     @property
     def left(self) -> int:
@@ -73,6 +75,7 @@ def mission_views(session: Session, member: Member, now: datetime, tz: tzinfo) -
             MissionView(
                 mission_id=mission.id,
                 title=mission.title,
+                title_en=mission.title_en,
                 description=mission.description,
                 kind=mission.kind,
                 target=mission.target,
@@ -106,6 +109,7 @@ def completed_view(session: Session, progress_id: int) -> MissionView | None:
     return MissionView(
         mission_id=mission.id,
         title=mission.title,
+        title_en=mission.title_en,
         description=mission.description,
         kind=mission.kind,
         target=mission.target,

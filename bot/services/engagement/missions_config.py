@@ -3,6 +3,7 @@
     missions:
       - code: WEEKLY-VISIT
         title: 本週到門市逛逛
+        title_en: Visit a store this week   # optional: the name English speakers see
         description: 在任一門市結帳時出示會員條碼   # optional
         kind: visit_store          # visit_store | spend | redeem_coupon | checkin | invite | poll
         target: 1                  # visits | NT$ | coupons | check-in days | friends who join (a poll: 1)
@@ -46,6 +47,7 @@ from models.missions import MISSION_KINDS, REPEATS
 KEYS = (
     "code",
     "title",
+    "title_en",
     "description",
     "kind",
     "target",
@@ -61,6 +63,7 @@ KEYS = (
 REWARD_KEYS = ("points", "coupon", "draw_plays")
 MAX_OPTIONS = 4  # a bubble's footer holds four buttons comfortably
 OPTION_LENGTH = 20  # LINE cuts a button label at 20 characters
+TITLE_LENGTH = 100  # missions.title and missions.title_en
 
 
 def _coupon_template_id(session: Session, node: Node, what: str) -> int:
@@ -130,10 +133,12 @@ def _mission_values(session: Session, node: Node) -> dict[str, Any]:
     if coupon is not None and kind != "redeem_coupon":
         raise ConfigError("coupon 只用在 kind: redeem_coupon 的任務（獎勵請寫在 reward 底下）", line_of(coupon))
     description = optional(values, "description")
+    title_en = optional(values, "title_en")
     active = optional(values, "active")
     return {
         "code": read_str(values["code"], "code", code=True),
-        "title": read_str(values["title"], "title"),
+        "title": read_str(values["title"], "title", max_length=TITLE_LENGTH),
+        "title_en": read_str(title_en, "title_en", max_length=TITLE_LENGTH) if title_en is not None else None,
         "description": read_str(description, "description", max_length=300) if description is not None else None,
         "kind": kind,
         "target": target,

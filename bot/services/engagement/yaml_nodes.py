@@ -7,6 +7,7 @@ section loader reads values through these helpers, which raise `ConfigError` wit
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, time
 
 import yaml
@@ -107,6 +108,9 @@ def read_str(node: Node, what: str, *, max_length: int = 100, code: bool = False
     value = _scalar(node, what)
     if not value:
         raise ConfigError(f"「{what}」不可以是空的", line_of(node))
+    if any(unicodedata.category(char) in ("Cc", "Cs") and char != "\n" for char in value):
+        # A NUL cannot be stored in a PostgreSQL text column, nor a lone surrogate in UTF-8.
+        raise ConfigError(f"「{what}」有無法儲存的控制字元", line_of(node))
     if code and not _CODE.fullmatch(value):
         raise ConfigError(f"「{what}」只能用英文字母、數字、- 與 _（最多 32 字）：{value}", line_of(node))
     if len(value) > max_length:

@@ -1,5 +1,6 @@
-"""The daily-task settings on the marketer's console: the check-in reminder and streak milestones, and each lucky
-draw's and scratch card's daily plays, prize budget and prize table (odds, stock, reward).
+"""The daily-task settings on the marketer's console: the check-in reminder and streak milestones, each lucky
+draw's and scratch card's daily plays, prize budget and prize table (odds, stock, reward), and the missions (what
+counts, target, reward, dates, on or off).
 
 There is one validator: a page's form is written out as the section of the engagement YAML it edits and stored by
 the loader `omo engagement load` uses (bot/services/engagement/config.py), so a form is checked exactly as a file
@@ -9,11 +10,12 @@ written to the audit log; the first change also keeps how things stood before as
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services.engagement.checkin_config import checkin_settings
@@ -21,7 +23,18 @@ from bot.services.engagement.config import load_config
 from bot.services.engagement.yaml_nodes import ConfigError
 from bot.services.marketing.settings_forms import SettingsError, next_version, text
 from bot.services.staff.audit import record_change
-from models import CheckinMilestone, CouponTemplate, Game, GamePrize, Staff, StampCardTemplate, TaskSettingsVersion
+from models import (
+    CheckinMilestone,
+    CouponTemplate,
+    Game,
+    GamePrize,
+    Mission,
+    MissionProgress,
+    Staff,
+    StampCardTemplate,
+    TaskSettingsVersion,
+)
+from models.missions import MISSION_KINDS
 
 SECTION_OF_KIND = {"draw": "draws", "scratch": "scratch_cards"}
 MILESTONE_KINDS = ("points", "coupon", "stamp", "freeze")
@@ -46,9 +59,61 @@ LABELS = {
     "stock": "庫存",
     "prizes": "獎項",
 }
+# The same for a mission's keys (the loader's messages also name some bare: MISSION_WORDS).
+MISSION_LABELS = {
+    "missions 的一項": "任務",
+    "code": "代碼",
+    "title": "任務名稱（中文）",
+    "title_en": "任務名稱（英文）",
+    "description": "說明",
+    "kind": "計算方式",
+    "target": "目標",
+    "repeat": "重複",
+    "reward": "獎勵",
+    "points": "點數",
+    "coupon": "優惠券",
+    "draw_plays": "抽獎次數",
+    "question": "問卷題目",
+    "options": "問卷選項",
+    "options 的選項": "問卷選項",
+    "starts_on": "開始日期",
+    "ends_on": "結束日期",
+    "active": "啟用",
+}
+MISSION_WORDS = (
+    ("kind: redeem_coupon", "「使用優惠券」", "kind"),
+    ("kind: poll", "「小問卷」", "kind"),
+    ("另一種 kind", "另一種計算方式", "kind"),
+    ("ends_on", "「結束日期」", "ends_on"),
+    ("starts_on", "「開始日期」", "starts_on"),
+    ("question", "「問卷題目」", "question"),
+    ("options", "「問卷選項」", "options"),
+)
+# The form field each label is about (the first one a message names is marked on the page).
+MISSION_FIELDS = {
+    "title": "title",
+    "title_en": "title_en",
+    "description": "description",
+    "code": "code",
+    "kind": "kind",
+    "target": "target",
+    "repeat": "repeat",
+    "points": "reward_value",
+    "draw_plays": "reward_value",
+    "coupon": "coupon",
+    "question": "question",
+    "options": "option_0",
+    "options 的選項": "option_0",
+    "starts_on": "starts_on",
+    "ends_on": "ends_on",
+}
+MISSION_REWARDS = ("points", "coupon", "draw_plays")
+MAX_OPTIONS = 4
 NOTHING_CHANGED = "沒有變更"
 BAD_KIND = "第 {row} 列里程碑請選擇獎勵種類"
 BAD_PRIZE_KIND = "第 {row} 列獎項請選擇點數或優惠券"
+BAD_MISSION_KIND = "請選擇「計算方式」"
+BAD_REWARD_KIND = "請選擇「獎勵」：點數、優惠券或抽獎次數"
 MAX_ROWS = 50
 
 
@@ -114,6 +179,49 @@ def prizes_of(session: Session, game: Game) -> list[GamePrize]:
     return list(session.scalars(query))
 
 
+def missions_of(session: Session) -> list[Mission]:
+    """Every mission (switched-off ones included) in the order the chat shows them."""
+    return list(session.scalars(select(Mission).order_by(Mission.sort_order, Mission.id)))
+
+
+def mission_progress_counts(session: Session) -> dict[int, int]:
+    """How many members have progress on each mission (missions nobody has started are left out)."""
+    query = select(MissionProgress.mission_id, func.count(func.distinct(MissionProgress.member_id))).group_by(
+        MissionProgress.mission_id
+    )
+    return {int(mission_id): int(n) for mission_id, n in session.execute(query)}
+
+
+def _mission(mission: Mission, coupons: dict[int, str]) -> dict[str, Any]:
+    """A mission in the shape of the YAML's `missions` section (keys left out where the file would leave them)."""
+    if mission.reward_coupon_template_id is not None:
+        reward: dict[str, Any] = {"coupon": coupons.get(mission.reward_coupon_template_id)}
+    elif mission.reward_plays is not None:
+        reward = {"draw_plays": mission.reward_plays}
+    else:
+        reward = {"points": mission.reward_points}
+    entry: dict[str, Any] = {"code": mission.code, "title": mission.title}
+    if mission.title_en is not None:
+        entry["title_en"] = mission.title_en
+    if mission.description is not None:
+        entry["description"] = mission.description
+    entry |= {
+        "kind": mission.kind,
+        "target": mission.target,
+        "starts_on": mission.starts_on.isoformat(),
+        "ends_on": mission.ends_on.isoformat(),
+        "repeat": mission.repeat,
+        "reward": reward,
+    }
+    if mission.coupon_template_id is not None:
+        entry["coupon"] = coupons.get(mission.coupon_template_id)
+    if mission.kind == "poll":
+        entry["question"] = mission.poll_question
+        entry["options"] = list(mission.poll_options or [])
+    entry["active"] = mission.is_active
+    return entry
+
+
 def snapshot(session: Session) -> dict[str, Any]:
     """Every daily-task setting, in the shape of the engagement YAML (what `omo engagement load` would read)."""
     settings = checkin_settings(session)
@@ -127,19 +235,40 @@ def snapshot(session: Session) -> dict[str, Any]:
     }
     for kind, section in SECTION_OF_KIND.items():
         result[section] = [_game(game, prizes_of(session, game), coupons) for game in games_of(session, kind)]
+    result["missions"] = [_mission(mission, coupons) for mission in missions_of(session)]
     return result
 
 
-def _load(session: Session, document: dict[str, Any], at: datetime) -> int:
-    """Store one section through the YAML loader; its error becomes a SettingsError naming the field."""
+def _load(
+    session: Session,
+    document: dict[str, Any],
+    at: datetime,
+    labels: dict[str, str] = LABELS,
+    words: tuple[tuple[str, str, str], ...] = (),
+    fields: dict[str, str] | None = None,
+) -> int:
+    """Store one section through the YAML loader; its error becomes a SettingsError naming the field (the YAML keys
+    the message names replaced by `labels`, bare `words` (word, label, key) too; `fields`: the form field of the
+    first key named)."""
     try:
         with session.begin_nested():
             report = load_config(session, yaml.safe_dump(document, allow_unicode=True, sort_keys=False), at)
     except ConfigError as error:
-        message = error.message
-        for key, label in LABELS.items():
+        message, field = error.message, None
+        for key, label in labels.items():
+            if f"「{key}」" in message and field is None and fields:
+                field = fields.get(key)
             message = message.replace(f"「{key}」", f"「{label}」")
-        raise SettingsError(message) from None
+        if words:
+            # Only outside the 「」 the message quotes (a value typed in the form is left as it is).
+            parts = re.split(r"(「[^」]*」)", message)
+            for index in range(0, len(parts), 2):
+                for word, label, key in words:
+                    if word in parts[index] and field is None and fields:
+                        field = fields.get(key)
+                    parts[index] = re.sub(rf"\s*{re.escape(word)}\s*", label, parts[index])
+            message = "".join(parts)
+        raise SettingsError(message, field) from None
     return report.total
 
 
@@ -248,6 +377,76 @@ def save_game(session: Session, staff: Staff, game: Game, form: dict[str, str], 
     if not _load(session, {section: games}, at):
         return False
     _record(session, staff, f"game:{game.code}", before, at)
+    return True
+
+
+def _number(value: str) -> str:
+    """A number as typed, thousands commas left out (2,000 is 2000); anything else is the loader's to refuse."""
+    return value.replace(",", "") if re.fullmatch(r"\d{1,3}(,\d{3})+", value) else value
+
+
+def _mission_entry(form: dict[str, str], code: str) -> dict[str, Any]:
+    """The YAML entry a mission's form says (empty optional fields left out, so the loader sees what a file
+    without them says)."""
+    kind = text(form, "kind")
+    if kind not in MISSION_KINDS:
+        raise SettingsError(BAD_MISSION_KIND, "kind")
+    reward_kind = text(form, "reward_kind")
+    if reward_kind not in MISSION_REWARDS:
+        raise SettingsError(BAD_REWARD_KIND, "reward_kind")
+    entry: dict[str, Any] = {"code": code, "title": text(form, "title")}
+    for key in ("title_en", "description"):
+        if text(form, key):
+            entry[key] = text(form, key)
+    entry["kind"] = kind
+    if text(form, "target") or kind != "poll":
+        entry["target"] = _number(text(form, "target"))
+    entry |= {
+        "starts_on": text(form, "starts_on"),
+        "ends_on": text(form, "ends_on"),
+        "repeat": text(form, "repeat") or "none",
+        "reward": {
+            reward_kind: text(form, "reward_value") if reward_kind == "coupon" else _number(text(form, "reward_value"))
+        },
+    }
+    if kind == "redeem_coupon" and text(form, "coupon"):
+        entry["coupon"] = text(form, "coupon")
+    if kind == "poll":
+        entry["question"] = text(form, "question")
+        entry["options"] = [text(form, f"option_{n}") for n in range(MAX_OPTIONS) if text(form, f"option_{n}")]
+    entry["active"] = "true" if form.get("active") == "yes" else "false"
+    return entry
+
+
+def save_mission(session: Session, staff: Staff, mission: Mission | None, form: dict[str, str], at: datetime) -> bool:
+    """Store one mission posted from the page (a new one when `mission` is None): `code` (new missions only; a
+    mission keeps its code), `title`, `title_en` and `description` (optional), `kind` (what counts), `target`,
+    `coupon` (redeem_coupon: only this template's coupons count, optional), `question` and `option_0..3` (poll),
+    `repeat` (none | weekly), `reward_kind` (points | coupon | draw_plays) and `reward_value`, `starts_on`, `ends_on`,
+    `active` ("yes"). The whole `missions` section goes through the YAML loader, so a form is refused exactly as a
+    file is (and a mission members have progress on keeps its kind); nothing is ever deleted: switching a mission
+    off is how it ends. False when nothing changed."""
+    _lock(session)
+    before = snapshot(session)
+    code = mission.code if mission is not None else text(form, "code")
+    entry = _mission_entry(form, code)
+    if mission is None:
+        entries = [*before["missions"], entry]
+    else:
+        entries = [entry if existing["code"] == mission.code else existing for existing in before["missions"]]
+    try:
+        changed = _load(session, {"missions": entries}, at, MISSION_LABELS, MISSION_WORDS, MISSION_FIELDS)
+    except SettingsError as error:
+        if error.message.startswith("找不到優惠券範本"):
+            # The loader names the code only: say which of the two coupon fields it is.
+            rewarded = entry["reward"].get("coupon")
+            where = "reward_value" if rewarded and f"「{rewarded}」" in error.message else "coupon"
+            label = "獎勵" if where == "reward_value" else "只算這種優惠券"
+            raise SettingsError(f"「{label}」{error.message}", where) from None
+        raise
+    if not changed:
+        return False
+    _record(session, staff, f"mission:{code}", before, at)
     return True
 
 
