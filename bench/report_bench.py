@@ -40,6 +40,20 @@ FILL = [
        SELECT 'U' || lpad(to_hex(i), 32, '0'), i % 50 = 0,
               CASE WHEN i % 50 = 0 THEN now() - interval '5 days' END, 'member', now()
        FROM generate_series(1, :members) i""",
+    # Friendship history (the report's "blocked since"): every user followed long ago; the 2 % blocked now blocked
+    # 5 days ago; 1 % blocked 8 days ago and came back, 2 % blocked 30 days ago and came back.
+    """INSERT INTO line_friendship_events (line_user_id, kind, at)
+       SELECT id, 'follow', now() - interval '200 days' FROM line_users""",
+    """INSERT INTO line_friendship_events (line_user_id, kind, at)
+       SELECT id, 'unfollow', blocked_at FROM line_users WHERE is_blocked""",
+    """INSERT INTO line_friendship_events (line_user_id, kind, at)
+       SELECT id, k.kind, now() - k.ago FROM line_users,
+              (VALUES ('unfollow', interval '8 days'), ('follow', interval '7 days')) k(kind, ago)
+       WHERE id % 100 = 1""",
+    """INSERT INTO line_friendship_events (line_user_id, kind, at)
+       SELECT id, k.kind, now() - k.ago FROM line_users,
+              (VALUES ('unfollow', interval '30 days'), ('follow', interval '29 days')) k(kind, ago)
+       WHERE id % 50 = 3""",
     """INSERT INTO members (member_number, name, tier, home_store_id, line_user_id, source, created_at)
        SELECT 'R' || lpad(i::text, 9, '0'), '會員' || i, 'regular', (SELECT min(id) FROM stores) + i % :stores,
               (SELECT min(id) FROM line_users) + i - 1, 'line', now() - (i % 400) * interval '1 day'
