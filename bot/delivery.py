@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -185,14 +183,13 @@ def deliver(
 ) -> str:
     """Send one outbox message to LINE once; returns its status (sent, dropped, pending, failed, unknown, expired or
     skipped)."""
-    with _connection(sessions) as connection:
-        with connection.begin():
-            message = _claim(connection, outbound_id, now)
-            if message is None:
-                return "skipped"
-            blocked = _blocked_recipients(connection, outbound_id) if message.kind != "broadcast" else set()
-        recipients = [user_id for user_id in message.recipients if user_id not in blocked]
-        return _send_and_record(connection, line, message, recipients, now, policy)
+    with _engine(sessions).begin() as connection:
+        message = _claim(connection, outbound_id, now)
+        if message is None:
+            return "skipped"
+        blocked = _blocked_recipients(connection, outbound_id) if message.kind != "broadcast" else set()
+    recipients = [user_id for user_id in message.recipients if user_id not in blocked]
+    return _send_and_record(sessions, line, message, recipients, now, policy)
 
 
 def deliver_claimed(
@@ -204,21 +201,18 @@ def deliver_claimed(
 ) -> str:
     """Send a message its unit of work claimed for this sender (the answer to an event, written and claimed in the
     event's transaction, to a user the bot just heard from); returns its status like `deliver`."""
-    with _connection(sessions) as connection:
-        return _send_and_record(connection, line, message, list(message.recipients), now, policy)
+    return _send_and_record(sessions, line, message, list(message.recipients), now, policy)
 
 
-@contextmanager
-def _connection(sessions: sessionmaker[Session]) -> Iterator[Connection]:
-    """One pooled connection for a whole delivery (claim, LINE call, record), so it is checked out (and pinged) once;
-    no transaction is open on it while LINE is called."""
+def _engine(sessions: sessionmaker[Session]) -> Engine:
+    """The delivery's statements are Core statements run on a connection of their own, checked out for one short
+    transaction at a time: none is held while LINE is called (a slow LINE must not starve the pool)."""
     engine: Engine = sessions.kw["bind"]
-    with engine.connect() as connection:
-        yield connection
+    return engine
 
 
 def _send_and_record(
-    connection: Connection,
+    sessions: sessionmaker[Session],
     line: LineClient,
     message: OutboundMessage,
     recipients: list[str],
@@ -254,7 +248,7 @@ def _send_and_record(
             else:
                 status, next_attempt_at = "pending", now + retry_delay(attempts)
                 log.info("outbox message %s not delivered, next attempt at %s: %s", outbound_id, next_attempt_at, exc)
-    with connection.begin():
+    with _engine(sessions).begin() as connection:
         connection.execute(
             _RECORD,
             {
