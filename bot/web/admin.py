@@ -54,6 +54,8 @@ from bot.web.backoffice import (
     start_session,
     t,
 )
+from bot.web.console import KIND_LABELS as COUPON_KIND_LABELS
+from bot.web.console import SETTING_LABELS as COUPON_SETTING_LABELS
 from models import ApiKey, Staff, StaffAudit, Store
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
@@ -127,23 +129,11 @@ FIELD_LABELS = {
     "changed": "變更",
     "added_skus": "新增的 SKU",
     "changed_skus": "變更的 SKU",
-    "kind": "種類",
-    "value": "折抵金額或折扣",
-    "item": "品項",
-    "min_spend": "最低消費（NT$）",
-    "valid_from": "開始日期",
-    "valid_until": "結束日期",
-    "valid_days_after_issue": "發券後有效天數",
-    "total_limit": "發行總量",
-    "per_member_limit": "每人限領",
-    "is_active": "啟用",
-    "redeemable_without_member": "不需會員條碼即可核銷",
+    **COUPON_SETTING_LABELS,  # a coupon template's settings, named as on its page
 }
 # What the newer kinds of audit row are about, named by the code, SKU or name the row holds (a product import is
 # about the catalogue as a whole).
 NAMED_TARGETS = {"tag": "會員標籤", "product": "商品目錄", "coupon_template": "優惠券"}
-# A coupon's kind as its audit row shows it (the console's words).
-COUPON_KIND_LABELS = {"amount_off": "折抵金額", "percent_off": "折扣（%）", "free_item": "兌換品項", "bogo": "買一送一"}
 SCOPE_LABELS = {
     "scan": "掃碼、消費、退款、集點",
     "coupons": "優惠券（查詢、核銷、取消）",
