@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from bot.services.marketing import campaign_start
 from bot.services.marketing.campaign_messages import Personal, render
 from bot.services.marketing.campaigns import NARROWCAST_MIN, SENT_COHORTS, TOO_SMALL
 from bot.services.rewards.coupons import CouponRefused, issue_coupon
@@ -54,19 +55,7 @@ def plan_narrowcasts(session: Session, campaign_id: int, now: datetime) -> str |
     """For a started narrowcast campaign whose audience is sealed: write one row per sent cohort (once), or refuse
     the start when the audience, or a variant's share of it, is under 50: the campaign is marked `refused` with the
     reason (returned) and nothing is sent. The campaign row is locked first, so two workers plan it once."""
-    locked = session.execute(
-        update(Campaign)
-        .where(
-            Campaign.id == campaign_id,
-            Campaign.status == "started",
-            Campaign.delivery == "narrowcast",
-            Campaign.audience_size.is_not(None),
-            Campaign.prepared_at.is_(None),
-        )
-        .values(progress_at=now)
-        .returning(Campaign.id)
-    ).scalar_one_or_none()
-    if locked is None:
+    if campaign_start.lock_for_preparation(session, campaign_id, now, Campaign.delivery == "narrowcast") is None:
         return None
     if session.scalar(select(func.count()).where(CampaignNarrowcast.campaign_id == campaign_id)):
         return None

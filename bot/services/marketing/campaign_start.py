@@ -140,21 +140,29 @@ class Step:
     prepared: bool = False
 
 
-def write_next_chunks(session: Session, campaign_id: int, now: datetime, limit: int | None = None) -> Step:
-    """Give the next members of the sent cohorts (A, B) who have no outbox row yet their coupon and their message, in
-    outbox rows of at most 500 ids numbered on from `chunks_written`; mark the campaign prepared when none is left.
-    Locks the campaign row first: a second worker waits, then continues after this step's members."""
-    locked = session.execute(
+def lock_for_preparation(session: Session, campaign_id: int, now: datetime, *also: Any) -> int | None:
+    """Lock a started campaign whose audience is sealed and which is not prepared yet (and meets `also`), until the
+    commit, recording the step's progress: its chunks written so far, or None when there is no such campaign."""
+    written: int | None = session.execute(
         update(Campaign)
         .where(
             Campaign.id == campaign_id,
             Campaign.status == "started",
             Campaign.audience_size.is_not(None),
             Campaign.prepared_at.is_(None),
+            *also,
         )
         .values(progress_at=now)
         .returning(Campaign.chunks_written)
     ).scalar_one_or_none()
+    return written
+
+
+def write_next_chunks(session: Session, campaign_id: int, now: datetime, limit: int | None = None) -> Step:
+    """Give the next members of the sent cohorts (A, B) who have no outbox row yet their coupon and their message, in
+    outbox rows of at most 500 ids numbered on from `chunks_written`; mark the campaign prepared when none is left.
+    Locks the campaign row first: a second worker waits, then continues after this step's members."""
+    locked = lock_for_preparation(session, campaign_id, now)
     if locked is None:
         return Step()
     campaign = session.get(Campaign, campaign_id)
