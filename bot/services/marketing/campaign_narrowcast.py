@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from bot.services.marketing import campaign_start
 from bot.services.marketing.campaign_messages import Personal, render
 from bot.services.marketing.campaigns import NARROWCAST_MIN, SENT_COHORTS, TOO_SMALL
-from bot.services.rewards.coupons import CouponRefused, issue_coupon
 from models import Campaign, CampaignNarrowcast, CampaignRecipient, CouponTemplate, LineUser, Member
 
 # User IDs a single audience upload (or addition) takes.
@@ -132,16 +131,8 @@ def issue_coupons_step(session: Session, narrowcast_id: int, now: datetime, limi
         return False
     members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_([r[1] for r in recipients])))}
     for recipient_id, member_id in recipients:
-        try:
-            coupon, _ = issue_coupon(
-                session,
-                members[member_id],
-                template,
-                source="campaign",
-                source_key=f"campaign:{row.campaign_id}:{member_id}",
-                at=now,
-            )
-        except CouponRefused:
+        coupon = campaign_start.issue_campaign_coupon(session, members[member_id], template, row.campaign_id, now)
+        if coupon is None:
             continue  # left out of the audience (see the module's docstring)
         session.execute(
             update(CampaignRecipient).where(CampaignRecipient.id == recipient_id).values(coupon_id=coupon.id)

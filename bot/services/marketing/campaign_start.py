@@ -43,6 +43,7 @@ from bot.services.rewards.coupons import CouponRefused, issue_coupon
 from models import (
     Campaign,
     CampaignRecipient,
+    Coupon,
     CouponTemplate,
     LineUser,
     Member,
@@ -196,18 +197,9 @@ def write_next_chunks(session: Session, campaign_id: int, now: datetime, limit: 
     for recipient_id, member_id, cohort, line_user_id in rows:
         coupon_template = None
         if template is not None:
-            try:
-                coupon, _ = issue_coupon(
-                    session,
-                    members[member_id],
-                    template,
-                    source="campaign",
-                    source_key=f"campaign:{campaign_id}:{member_id}",
-                    at=now,
-                )
+            coupon = issue_campaign_coupon(session, members[member_id], template, campaign_id, now)
+            if coupon is not None:  # sold out or at the member's limit: the message goes without the coupon line
                 coupons[recipient_id], coupon_template = coupon.id, template
-            except CouponRefused:
-                pass  # sold out or at the member's limit: the message goes without the coupon line
         spec = campaign.variants[1 if cohort == "B" else 0]
         messages = render(spec, Personal(names[member_id], balances.get(member_id, 0)), coupon_template)
         groups.setdefault(repr(messages), (messages, []))[1].append((recipient_id, member_id, line_user_id))
@@ -250,6 +242,20 @@ def write_next_chunks(session: Session, campaign_id: int, now: datetime, limit: 
         )
     session.execute(update(Campaign).where(Campaign.id == campaign_id).values(chunks_written=number))
     return step
+
+
+def issue_campaign_coupon(
+    session: Session, member: Member, template: CouponTemplate, campaign_id: int, now: datetime
+) -> Coupon | None:
+    """The member's coupon from this campaign, issued once per member and campaign (its source key, so a step done
+    again finds it), or None when the template refuses it (sold out, or the member at their limit)."""
+    try:
+        coupon, _ = issue_coupon(
+            session, member, template, source="campaign", source_key=f"campaign:{campaign_id}:{member.id}", at=now
+        )
+    except CouponRefused:
+        return None
+    return coupon
 
 
 def _done_up_to(session: Session, campaign_id: int) -> int:
