@@ -103,6 +103,46 @@ def rss_mib(pid: int) -> float:
     return largest
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return pids
+
+
 @dataclass
 class Round:
     target: str
@@ -115,6 +155,7 @@ class Round:
     pushes: int = 0
     tokens_used_twice: int = 0
     missing: int = 0
+    cpu_ms_per_event: dict[str, float] = field(default_factory=dict)
 
     @property
     def webhook_rate(self) -> float:
@@ -192,7 +233,15 @@ def collect(standin: int, events: int, sent_at: dict[str, float], result: Round,
     result.end_to_end_wall = finished - first_sent
 
 
-def run_round(target: str, port: int, standin: int, users: list[str], events: int, concurrency: int) -> Round:
+def run_round(
+    target: str,
+    port: int,
+    standin: int,
+    users: list[str],
+    events: int,
+    concurrency: int,
+    processes: dict[str, list[int]] | None = None,
+) -> Round:
     call(standin, "POST", "/_reset")
     bodies = []
     for n in range(events):
@@ -200,8 +249,16 @@ def run_round(target: str, port: int, standin: int, users: list[str], events: in
         bodies.append((event["replyToken"], *signed([event])))
     result = Round(target, events)
     sent_at: dict[str, float] = {}
+    # Each group's processes with their descendants, counted once (the postmaster's children are its backends).
+    groups = {name: sorted({p for pid in pids for p in _tree(pid)}) for name, pids in (processes or {}).items()}
+    before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    own_before = sum(os.times()[:2])
     send(port, bodies, concurrency, sent_at, result)
     collect(standin, events, sent_at, result)
+    if processes:
+        used = {name: cpu_seconds(pids) - before[name] for name, pids in groups.items()}
+        used["bench client"] = sum(os.times()[:2]) - own_before
+        result.cpu_ms_per_event = {name: seconds * 1000 / events for name, seconds in used.items()}
     return result
 
 
@@ -240,6 +297,11 @@ class Target:
         ]
         wait_until_up(port)
 
+    def pids(self) -> dict[str, list[int]]:
+        """The target's processes by role, for CPU accounting."""
+        names = ("web", *(f"worker{n}" for n in range(1, len(self.processes))))
+        return {name: [process.pid] for name, process in zip(names, self.processes, strict=True)}
+
     def rss(self) -> list[float]:
         return [rss_mib(process.pid) for process in self.processes]
 
@@ -265,6 +327,11 @@ def describe(result: Round) -> str:
         f"p50 {ms(percentile(e2e, 0.5))} p99 {ms(percentile(e2e, 0.99))} | pushes {result.pushes} "
         f"twice {result.tokens_used_twice} missing {result.missing} non-200 {result.non_200}"
     )
+
+
+def cpu_summary(result: Round) -> str:
+    spent = {name: ms for name, ms in result.cpu_ms_per_event.items() if ms >= 0.05}
+    return ", ".join(f"{name} {ms:.2f}" for name, ms in spent.items()) + f" (total {sum(spent.values()):.2f})"
 
 
 def main() -> None:
@@ -320,7 +387,9 @@ def main() -> None:
             *([*consumer, "--no-periodic"] for _ in range(args.consumers - 1)),
         ]
         if args.py_spy:
+            # --gil: only the samples holding the GIL, so the profile shows where the CPU goes, not the waits.
             spy = [args.py_spy, "record", "--format", "raw", "--subprocesses", "--rate", "200", "--nonblocking"]
+            spy.append("--gil")
             bot_commands = [
                 [*spy, "-o", str(workdir / f"{name}.collapsed"), "--", *command]
                 for name, command in zip(("web", *(f"worker{n}" for n in range(1, 99))), bot_commands, strict=False)
@@ -344,9 +413,18 @@ def main() -> None:
         )
         for n in range(args.rounds):
             for target in targets:
-                result = run_round(target.name, target.port, standin_port, users, args.events, args.concurrency)
+                shared = {
+                    "line stand-in": [standin.pid],
+                    "postgres": pids_named("postgres"),  # its backends, writers and vacuum, all databases
+                    "redis": pids_named("redis-server"),
+                }
+                processes = {**target.pids(), **shared}
+                result = run_round(
+                    target.name, target.port, standin_port, users, args.events, args.concurrency, processes
+                )
                 results[target.name].append(result)
                 print(f"  round {n + 1} {describe(result)}", flush=True)
+                print(f"          CPU ms per event: {cpu_summary(result)}", flush=True)
         idle = {target.name: idle_latency(target.port, standin_port, users, args.idle_events) for target in targets}
         rss = {target.name: target.rss() for target in targets}
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,18 +94,24 @@ def insert_ignoring_conflicts(
     """INSERT … ON CONFLICT DO NOTHING; the new id of each row, or None where it already existed.
 
     With `key` (a unique column every row has) all rows go in one statement; otherwise one statement a row."""
-    dialect = session.get_bind().dialect.name
+    if not rows:
+        return []
+    statement = _insert_ignoring(session.get_bind().dialect.name, table, key)
+    if key is not None:
+        new_ids = {row_key: new_id for new_id, row_key in session.execute(statement, rows)}
+        return [new_ids.pop(row[key], None) for row in rows]
+    return [session.execute(statement, row).scalar_one_or_none() for row in rows]
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, table: Any, key: str | None) -> Any:
+    # Built once and run with the rows as parameters: building an INSERT with the values in it (a JSON payload
+    # among them) and computing its cache key cost more than the rest of the webhook's request.
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - the project supports these two
         raise RuntimeError(f"unsupported database dialect {dialect}")
-    if key is not None and len(rows) > 1:
-        statement = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id, table.c[key])
-        new_ids = {row_key: new_id for new_id, row_key in session.execute(statement)}
-        return [new_ids.pop(row[key], None) for row in rows]
-    return [
-        session.execute(insert(table).values(**row).on_conflict_do_nothing().returning(table.c.id)).scalar_one_or_none()
-        for row in rows
-    ]
+    returning = (table.c.id, table.c[key]) if key is not None else (table.c.id,)
+    return insert(table).on_conflict_do_nothing().returning(*returning)
