@@ -7,10 +7,10 @@ are written to the outbox and sent (by the caller) after it commits.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from typing import Any
 
 from linebot.v3.webhooks import Event, FollowEvent
-from sqlalchemy import select
+from sqlalchemy import Row, Table, bindparam, select, update
 
 from bot.chat.wire import to_json
 from bot.i18n import language_for
@@ -26,6 +26,23 @@ from models import LineUser, WebhookEvent
 log = logging.getLogger(__name__)
 
 MAX_EVENT_ATTEMPTS = 5
+
+_inbox: Table = WebhookEvent.__table__  # type: ignore[assignment]
+# Core statements built once: the event's row is read and settled for every event, and the ORM's loading and flush
+# of it cost several times the statements themselves.
+_LOCK_EVENT = (
+    select(_inbox.c.id, _inbox.c.status, _inbox.c.mode, _inbox.c.event_type, _inbox.c.line_user_id)
+    .add_columns(_inbox.c.occurred_at, _inbox.c.payload)
+    .where(_inbox.c.id == bindparam("inbox_id"))
+    .with_for_update()
+)
+# The attempt and its outcome are one UPDATE, after the handler (a failed attempt is counted by _record_failure,
+# the handler's transaction being rolled back).
+_SETTLE = (
+    update(_inbox)
+    .where(_inbox.c.id == bindparam("inbox_id"))
+    .values(status=bindparam("status"), processed_at=bindparam("at"), attempts=_inbox.c.attempts + 1)
+)
 
 
 class _ProfileFirst(Exception):
@@ -65,17 +82,24 @@ def process_event(runtime: Runtime, inbox_id: int) -> AfterCommit:
 
 def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_asked: bool) -> None:
     session = uow.session
-    row = session.scalars(select(WebhookEvent).where(WebhookEvent.id == inbox_id).with_for_update()).one_or_none()
+    row = session.connection().execute(_LOCK_EVENT, {"inbox_id": inbox_id}).one_or_none()
     if row is None or row.status != "pending":
+        return
+    try:
+        event = Event.from_dict(row.payload)
+    except (ValueError, TypeError, KeyError):
+        log.warning(
+            "webhook event %s of type %r that line-bot-sdk cannot read kept unprocessed", inbox_id, row.event_type
+        )
+        _settle(uow, inbox_id, "skipped")
         return
     line_user = find_line_user(session, row.line_user_id) if row.line_user_id else None
     if not profile_asked and _needs_profile(row, line_user):
         raise _ProfileFirst(row.line_user_id or "")
     if row.mode != "active":
         # In standby another channel answers this chat: record the event, send nothing.
-        _settle(row, "skipped", uow.now)
+        _settle(uow, inbox_id, "skipped")
         return
-    event = Event.from_dict(row.payload)
     if line_user is None and row.line_user_id and row.event_type not in ("follow", "unfollow"):
         line_user = record_first_contact(
             session,
@@ -92,7 +116,7 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
         profile=profile if isinstance(event, FollowEvent) else None,
     )
     replies = handle(ctx, event)
-    _settle(row, "done", uow.now)
+    _settle(uow, inbox_id, "done")
     if line_user is not None and wanted_menu(session, line_user) != line_user.applied_rich_menu_id:
         # Checked after each of the user's events, in this transaction: a menu left wrong by a bind elsewhere is put
         # right the next time they use the chat, and LINE (and another transaction) only when it differs.
@@ -115,15 +139,11 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
     uow.send_after_commit(queued)
 
 
-def _settle(row: WebhookEvent, status: str, at: datetime) -> None:
-    # Set after the handler, so the attempt and its outcome are one UPDATE at the commit (a failed attempt is
-    # counted by _record_failure, the handler's transaction being rolled back).
-    row.attempts += 1
-    row.processed_at = at
-    row.status = status
+def _settle(uow: UnitOfWork, inbox_id: int, status: str) -> None:
+    uow.session.connection().execute(_SETTLE, {"inbox_id": inbox_id, "status": status, "at": uow.now})
 
 
-def _needs_profile(row: WebhookEvent, line_user: LineUser | None) -> bool:
+def _needs_profile(row: Row[Any], line_user: LineUser | None) -> bool:
     """A new friend's profile is stored with their follow; a user the bot has no record of is stored with theirs."""
     if not row.line_user_id or row.mode != "active" or row.event_type == "unfollow":
         return False

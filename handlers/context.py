@@ -10,7 +10,7 @@ from linebot.v3.messaging import Message
 from sqlalchemy.orm import Session
 
 from bot.line_client import Profile
-from bot.services.membership.members import member_of
+from bot.services.membership.members import is_bound
 from bot.services.rate_limits import RateLimiter
 from bot.settings import Settings
 from bot.uow import UnitOfWork
@@ -46,4 +46,4 @@ Replies = list[Message]
 
 def is_member(ctx: HandlerContext) -> bool:
     """Whether the LINE user writing is a member (menus offer them their profile instead of joining)."""
-    return member_of(ctx.session, ctx.line_user) is not None
+    return is_bound(ctx.session, ctx.line_user)

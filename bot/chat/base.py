@@ -110,13 +110,18 @@ def welcome(language: str, brand: str, display_name: str | None, returning: bool
 
 def menu(language: str, brand: str, is_member: bool = False) -> list[Message]:
     """The menu card; its quick replies ride on it because LINE shows them only on a batch's last message."""
+    return [_menu_card(language, brand, is_member)]
+
+
+@cache  # the answer to every message the bot does not understand: built (and checked by the SDK) once per language
+def _menu_card(language: str, brand: str, is_member: bool) -> FlexMessage:
     buttons = [postback_button(_(label, language), action) for action, label in _menu_actions(is_member)]
     card = bubble(
         _("{brand} 可以幫您做這些事", language, brand=brand),
         _("點選下方按鈕，或輸入關鍵字，例如「會員條碼」、「集點卡」、「門市資訊」。", language),
         buttons,
     )
-    return [flex(_("功能選單", language), card, quick_menu(language, is_member))]
+    return flex(_("功能選單", language), card, quick_menu(language, is_member))
 
 
 def not_understood(language: str, brand: str, is_member: bool = False) -> list[Message]:

@@ -18,12 +18,13 @@ log = logging.getLogger(__name__)
 
 
 def is_known_event(raw: dict[str, Any]) -> bool:
-    """Whether line-bot-sdk can read this event (an event type or shape it does not know is stored unprocessed)."""
+    """Whether line-bot-sdk knows this event's type (an event type it does not know is stored unprocessed). The
+    rest of its shape is checked when the worker reads it, which keeps one it cannot read unprocessed too: parsing
+    it here as well cost a sixth of the webhook's time."""
     try:
-        Event.from_dict(raw)
-    except (ValueError, TypeError, KeyError):
+        return Event.get_discriminator_value(raw) is not None
+    except (KeyError, TypeError):
         return False
-    return True
 
 
 bp = Blueprint("webhook", __name__)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import LineFriendshipEvent, LineUser
 
+# Built once: every event looks its user up, and building the statement cost more than running it.
+_BY_LINE_USER_ID = select(LineUser).where(LineUser.line_user_id == bindparam("line_user_id"))
+
 
 def find_line_user(session: Session, line_user_id: str) -> LineUser | None:
     """The stored LINE user with this LINE user id, if any."""
-    return session.scalars(select(LineUser).where(LineUser.line_user_id == line_user_id)).one_or_none()
+    return session.scalars(_BY_LINE_USER_ID, {"line_user_id": line_user_id}).one_or_none()
 
 
 def record_follow(

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.services.refusals import Reason, Refused
@@ -41,11 +41,21 @@ def find_by_phone(session: Session, phone_e164: str) -> Member | None:
     return session.scalars(select(Member).where(Member.phone_e164 == phone_e164)).one_or_none()
 
 
+# Built once: the chat asks who a LINE user is on most answers.
+_BOUND_TO = select(Member).where(Member.line_user_id == bindparam("line_user_pk"))
+_IS_BOUND = select(Member.id).where(Member.line_user_id == bindparam("line_user_pk"))
+
+
 def member_of(session: Session, line_user: LineUser | None) -> Member | None:
     """The member a LINE user is bound to, if any."""
     if line_user is None:
         return None
-    return session.scalars(select(Member).where(Member.line_user_id == line_user.id)).one_or_none()
+    return session.scalars(_BOUND_TO, {"line_user_pk": line_user.id}).one_or_none()
+
+
+def is_bound(session: Session, line_user: LineUser | None) -> bool:
+    """Whether the LINE user is bound to a member (without loading the member)."""
+    return line_user is not None and session.scalar(_IS_BOUND, {"line_user_pk": line_user.id}) is not None
 
 
 def points_balance(session: Session, member_id: int) -> int:
