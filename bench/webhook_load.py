@@ -342,7 +342,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (the Procfile's WEB_CONCURRENCY)")
     parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker (the Procfile's)")
-    parser.add_argument("--worker-threads", type=int, default=4, help="omo worker --workers (the Procfile's)")
+    parser.add_argument("--worker-threads", type=int, default=2, help="omo worker --workers (the Procfile's)")
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        help="omo worker --processes (the Procfile's 2 on Redis; the SQLite queue takes 1, the quickstart's)",
+    )
     parser.add_argument(
         "--worker-type", choices=("thread", "process"), default="thread", help="omo worker --worker-type"
     )
@@ -378,7 +383,10 @@ def main() -> None:
     try:
         wait_until_up(standin_port, "/_stats")
         subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
+        processes = args.worker_processes or (2 if env.get("REDIS_URL") else 1)
         consumer = [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads)]
+        if processes > 1:  # left out when 1, so the bench also runs an older checkout
+            consumer += ["--processes", str(processes)]
         if args.worker_type != "thread":  # the default; left out so the bench also runs an older checkout
             consumer += ["--worker-type", args.worker_type]
         bot_commands = [
@@ -408,7 +416,7 @@ def main() -> None:
             f"webhook end to end: {args.events} signed text events a round from {args.users} users, concurrency "
             f"{args.concurrency}, {args.rounds} alternating rounds; bot on {database} with a {queue} queue, "
             f"gunicorn {args.web_workers}x{args.web_threads} threads, "
-            f"worker {args.worker_threads} {args.worker_type}es; "
+            f"worker {processes} process(es) x {args.worker_threads} {args.worker_type}s; "
             "echo on the same gunicorn"
         )
         for n in range(args.rounds):

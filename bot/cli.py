@@ -91,7 +91,7 @@ def seed_demo() -> None:
 
 
 @main.command()
-@click.option("--workers", default=2, show_default=True, help="how many jobs run at once")
+@click.option("--workers", default=2, show_default=True, help="how many jobs run at once (in each process)")
 @click.option(
     "--worker-type",
     type=click.Choice(["thread", "process"]),
@@ -100,12 +100,23 @@ def seed_demo() -> None:
     help="threads share one process (fine while jobs wait on LINE and the database); processes use every core",
 )
 @click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="consumer processes on the Redis queue, each running --workers threads (periodic jobs in the first only)",
+)
+@click.option(
     "--no-periodic",
     is_flag=True,
     help="run no periodic jobs: for every consumer but one, when several `omo worker` run on one Redis queue",
 )
-def worker(workers: int, worker_type: str, no_periodic: bool) -> None:
+def worker(workers: int, worker_type: str, processes: int, no_periodic: bool) -> None:
     """Run the task-queue consumer (the Procfile's worker)."""
+    if processes > 1:
+        if not Settings.from_env().redis_url:
+            raise click.UsageError("several consumer processes need the Redis queue (REDIS_URL); SQLite has one")
+        raise SystemExit(_run_consumers(processes, workers, worker_type, no_periodic))
     from huey.consumer_options import ConsumerConfig
 
     import bot.tasks  # noqa: F401  (registers the jobs with the queue)
@@ -116,6 +127,42 @@ def worker(workers: int, worker_type: str, no_periodic: bool) -> None:
     config = ConsumerConfig(workers=workers, worker_type=worker_type, periodic=not no_periodic, max_delay=0.1)
     configure_logging(Settings.from_env())  # huey's own log format would skip the masking: not set up
     huey.create_consumer(**config.values).run()
+
+
+def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: bool) -> int:
+    """Start `processes` consumers (each its own `omo worker`, so each its own GIL) and wait for them. A stop signal
+    is passed on to all (exit 0); when one stops by itself the others are stopped too and the group exits non-zero,
+    so the process manager restarts it whole (periodic jobs live in the first consumer only)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "bot.cli", "worker", "--workers", str(workers), "--worker-type", worker_type]
+    children = [
+        subprocess.Popen([*command, *(["--no-periodic"] if n > 0 or no_periodic else [])]) for n in range(processes)
+    ]
+    asked_to_stop = False
+
+    def pass_on(signum: int, _frame: object) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, pass_on)
+    while not asked_to_stop and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    if not asked_to_stop:
+        click.echo("a consumer process stopped: stopping the others", err=True)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+    for child in children:
+        child.wait()
+    return 0 if asked_to_stop else 1
 
 
 @main.command()
@@ -388,3 +435,7 @@ def staff_reset_password(code: str) -> None:
     except Refused as exc:
         raise click.ClickException(text_for(exc, "en")) from exc
     click.echo(f"new password set for {code}; their other sessions have ended")
+
+
+if __name__ == "__main__":
+    main()
