@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from linebot.v3.webhooks import Event, FollowEvent
-from sqlalchemy import Row, Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, case, update
 
 from bot.chat.wire import to_json
 from bot.i18n import language_for
@@ -28,21 +28,22 @@ log = logging.getLogger(__name__)
 MAX_EVENT_ATTEMPTS = 5
 
 _inbox: Table = WebhookEvent.__table__  # type: ignore[assignment]
-# Core statements built once: the event's row is read and settled for every event, and the ORM's loading and flush
-# of it cost several times the statements themselves.
-_LOCK_EVENT = (
-    select(_inbox.c.id, _inbox.c.status, _inbox.c.mode, _inbox.c.event_type, _inbox.c.line_user_id)
-    .add_columns(_inbox.c.occurred_at, _inbox.c.payload)
-    .where(_inbox.c.id == bindparam("inbox_id"))
-    .with_for_update()
-)
-# The attempt and its outcome are one UPDATE, after the handler (a failed attempt is counted by _record_failure,
-# the handler's transaction being rolled back).
-_SETTLE = (
+# One statement takes a pending event (its row locked until the commit; a second taker finds it no longer pending)
+# and settles it as its handler's success will leave it: the attempt counted, `done`, or `skipped` in standby. A
+# failed handler rolls it back (_record_failure counts that attempt). Built once: the ORM's loading and flush of the
+# row cost several times the statement.
+_TAKE_EVENT = (
     update(_inbox)
-    .where(_inbox.c.id == bindparam("inbox_id"))
-    .values(status=bindparam("status"), processed_at=bindparam("at"), attempts=_inbox.c.attempts + 1)
+    .where(_inbox.c.id == bindparam("inbox_id"), _inbox.c.status == "pending")
+    .values(
+        status=case((_inbox.c.mode == "active", "done"), else_="skipped"),
+        processed_at=bindparam("at"),
+        attempts=_inbox.c.attempts + 1,
+    )
+    .returning(_inbox.c.id, _inbox.c.mode, _inbox.c.event_type, _inbox.c.line_user_id)
+    .returning(_inbox.c.occurred_at, _inbox.c.payload)
 )
+_SKIP_EVENT = update(_inbox).where(_inbox.c.id == bindparam("inbox_id")).values(status="skipped")
 
 
 class _ProfileFirst(Exception):
@@ -82,8 +83,8 @@ def process_event(runtime: Runtime, inbox_id: int) -> AfterCommit:
 
 def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_asked: bool) -> None:
     session = uow.session
-    row = session.connection().execute(_LOCK_EVENT, {"inbox_id": inbox_id}).one_or_none()
-    if row is None or row.status != "pending":
+    row = session.connection().execute(_TAKE_EVENT, {"inbox_id": inbox_id, "at": uow.now}).one_or_none()
+    if row is None:
         return
     try:
         event = Event.from_dict(row.payload)
@@ -91,14 +92,13 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
         log.warning(
             "webhook event %s of type %r that line-bot-sdk cannot read kept unprocessed", inbox_id, row.event_type
         )
-        _settle(uow, inbox_id, "skipped")
+        session.connection().execute(_SKIP_EVENT, {"inbox_id": inbox_id})
         return
     line_user = find_line_user(session, row.line_user_id) if row.line_user_id else None
     if not profile_asked and _needs_profile(row, line_user):
         raise _ProfileFirst(row.line_user_id or "")
     if row.mode != "active":
-        # In standby another channel answers this chat: record the event, send nothing.
-        _settle(uow, inbox_id, "skipped")
+        # In standby another channel answers this chat: record the event (settled `skipped`), send nothing.
         return
     if line_user is None and row.line_user_id and row.event_type not in ("follow", "unfollow"):
         line_user = record_first_contact(
@@ -116,7 +116,6 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
         profile=profile if isinstance(event, FollowEvent) else None,
     )
     replies = handle(ctx, event)
-    _settle(uow, inbox_id, "done")
     if line_user is not None and wanted_menu(session, line_user) != line_user.applied_rich_menu_id:
         # Checked after each of the user's events, in this transaction: a menu left wrong by a bind elsewhere is put
         # right the next time they use the chat, and LINE (and another transaction) only when it differs.
@@ -137,10 +136,6 @@ def _handle(uow: UnitOfWork, inbox_id: int, profile: Profile | None, profile_ask
     else:
         queued = outbox.queue_push(session, row.line_user_id, payloads, webhook_event_id=row.id)
     uow.send_after_commit(queued)
-
-
-def _settle(uow: UnitOfWork, inbox_id: int, status: str) -> None:
-    uow.session.connection().execute(_SETTLE, {"inbox_id": inbox_id, "status": status, "at": uow.now})
 
 
 def _needs_profile(row: Row[Any], line_user: LineUser | None) -> bool:

@@ -119,6 +119,22 @@ def test_an_unknown_event_type_is_kept_but_not_handled(platform, session):
     assert platform.bot_messages(user) == []
 
 
+def test_an_event_of_a_known_type_that_cannot_be_read_is_kept_but_not_handled(platform, session):
+    user = platform.create_user("阿明")
+    event = platform.build_event("follow", user)
+    event.update({"type": "message", "message": {"type": "text"}})  # no id, no text: line-bot-sdk cannot read it
+    good = platform.build_event("follow", platform.create_user("小美"))
+
+    delivery = platform.deliver([event, good])
+
+    assert delivery.status == 200
+    statuses = dict(session.execute(select(WebhookEvent.event_type, WebhookEvent.status)).all())
+    assert statuses == {"message": "skipped", "follow": "done"}
+    assert platform.bot_messages(user) == []
+    row = session.scalars(select(WebhookEvent).where(WebhookEvent.event_type == "message")).one()
+    assert (row.attempts, row.payload["message"]) == (1, {"type": "text"})
+
+
 def test_verify_button_with_no_events_is_answered_200(platform, session):
     assert platform.deliver([]).status == 200
     assert count(session, WebhookEvent) == 0
