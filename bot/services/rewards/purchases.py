@@ -15,7 +15,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -88,11 +88,15 @@ def member_json(session: Session, member: Member) -> dict[str, Any]:
     }
 
 
+# Built once: every purchase asks whether its transaction id was seen.
+_BY_TRANSACTION = select(Purchase).where(
+    Purchase.store_id == bindparam("store_id"), Purchase.transaction_id == bindparam("transaction_id")
+)
+
+
 def find_purchase(session: Session, store_id: int, transaction_id: str) -> Purchase | None:
     """The purchase a store recorded under this transaction id."""
-    return session.scalars(
-        select(Purchase).where(Purchase.store_id == store_id, Purchase.transaction_id == transaction_id)
-    ).one_or_none()
+    return session.scalars(_BY_TRANSACTION, {"store_id": store_id, "transaction_id": transaction_id}).one_or_none()
 
 
 def _identify(session: Session, request: PurchaseRequest, store_id: int, staff_id: int | None, at: datetime) -> Member:

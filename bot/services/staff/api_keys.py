@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.services.refusals import Reason, Refused
@@ -119,6 +119,12 @@ def revoke_store_key(session: Session, key_id: int, *, actor: Staff, at: datetim
     return api_key
 
 
+# Built once: every POS request checks its key.
+_LIVE_KEY = (
+    select(ApiKey, Store).join(Store, Store.id == ApiKey.store_id).where(ApiKey.key_hash == bindparam("key_hash"))
+)
+
+
 def live_key(session: Session, raw_key: str | None) -> LiveKey | None:
     """The store and scopes of the live key this is; None for a missing, unknown or revoked key.
 
@@ -126,9 +132,7 @@ def live_key(session: Session, raw_key: str | None) -> LiveKey | None:
     """
     if not raw_key:
         return None
-    found = session.execute(
-        select(ApiKey, Store).join(Store, Store.id == ApiKey.store_id).where(ApiKey.key_hash == hash_key(raw_key))
-    ).one_or_none()
+    found = session.execute(_LIVE_KEY, {"key_hash": hash_key(raw_key)}).one_or_none()
     if found is None:
         return None
     api_key, store = found
