@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.services import facts
@@ -57,13 +57,24 @@ NTD_PER_POINT = 100
 _CACHE_KEY = "omo.current_tiers"
 
 
+# Statements built once: every purchase reads the tier table and the member's rolling spend.
+_NEWEST_TIERS = select(TierSetting).where(
+    TierSetting.version_id
+    == select(TierSettingsVersion.id).order_by(TierSettingsVersion.version.desc()).limit(1).scalar_subquery()
+)
+_SPEND_BETWEEN = select(func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0)).where(
+    Purchase.member_id == bindparam("member_id"),
+    Purchase.created_at > bindparam("since"),
+    Purchase.created_at <= bindparam("until"),
+)
+
+
 def current_tiers(session: Session) -> tuple[Tier, ...]:
     """The tier table in force (the newest saved version), lowest tier first; read once per transaction."""
     cached = session.info.get(_CACHE_KEY)
     if cached is not None and cached[0] is session.get_transaction():
         return cached[1]  # type: ignore[no-any-return]
-    newest = select(TierSettingsVersion.id).order_by(TierSettingsVersion.version.desc()).limit(1).scalar_subquery()
-    rows = session.scalars(select(TierSetting).where(TierSetting.version_id == newest)).all()
+    rows = session.scalars(_NEWEST_TIERS).all()
     tiers = (
         tuple(
             Tier(row.code, TIER_LABELS[row.code], row.threshold, row.earn_multiplier_pct / 100, row.birthday_coupon)
@@ -106,13 +117,8 @@ ROLLING_DAYS = 365
 
 def rolling_spend(session: Session, member_id: int, at: datetime) -> int:
     """NT$ the member spent in the 365 days up to `at`: purchases in that window, net of their refunds."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0)).where(
-            Purchase.member_id == member_id,
-            Purchase.created_at > at - timedelta(days=ROLLING_DAYS),
-            Purchase.created_at <= at,
-        )
-    )
+    window = {"member_id": member_id, "since": at - timedelta(days=ROLLING_DAYS), "until": at}
+    total = session.scalar(_SPEND_BETWEEN, window)
     return int(total or 0)
 
 
