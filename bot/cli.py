@@ -129,6 +129,17 @@ def worker(workers: int, worker_type: str, processes: int, no_periodic: bool) ->
     huey.create_consumer(**config.values).run()
 
 
+def _stop_with_parent() -> None:
+    """In a consumer process, before it starts: be sent SIGTERM when the group's process dies, even killed with -9,
+    so a restarted group never runs beside orphans of the old one (Linux; elsewhere the signals above suffice)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: bool) -> int:
     """Start `processes` consumers (each its own `omo worker`, so each its own GIL) and wait for them. A stop signal
     is passed on to all (exit 0); when one stops by itself the others are stopped too and the group exits non-zero,
@@ -140,7 +151,8 @@ def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: 
 
     command = [sys.executable, "-m", "bot.cli", "worker", "--workers", str(workers), "--worker-type", worker_type]
     children = [
-        subprocess.Popen([*command, *(["--no-periodic"] if n > 0 or no_periodic else [])]) for n in range(processes)
+        subprocess.Popen([*command, *(["--no-periodic"] if n > 0 or no_periodic else [])], preexec_fn=_stop_with_parent)
+        for n in range(processes)
     ]
     asked_to_stop = False
 

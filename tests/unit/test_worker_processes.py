@@ -102,3 +102,21 @@ def test_when_one_consumer_dies_the_group_stops_so_it_is_restarted_whole(tmp_pat
         assert _gone(first)
     finally:
         parent.kill()
+
+
+@needs_redis
+@pytest.mark.skipif(sys.platform != "linux", reason="the consumers follow their parent through Linux's prctl")
+def test_consumers_do_not_outlive_their_group_killed_outright(tmp_path: Path) -> None:
+    parent = _start(tmp_path)
+    try:
+        children = _wait_for_children(parent, 2)
+
+        parent.kill()
+        parent.wait(timeout=10)
+
+        deadline = time.monotonic() + 30
+        while not all(_gone(child) for child in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all(_gone(child) for child in children)
+    finally:
+        parent.kill()
