@@ -151,7 +151,13 @@ def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: 
 
     command = [sys.executable, "-m", "bot.cli", "worker", "--workers", str(workers), "--worker-type", worker_type]
     children = [
-        subprocess.Popen([*command, *(["--no-periodic"] if n > 0 or no_periodic else [])], preexec_fn=_stop_with_parent)
+        # A session of their own: a Ctrl-C in a terminal reaches this process only, and is passed on once (Huey
+        # takes a second SIGINT as "stop now", abandoning the jobs it is running).
+        subprocess.Popen(
+            [*command, *(["--no-periodic"] if n > 0 or no_periodic else [])],
+            preexec_fn=_stop_with_parent,
+            start_new_session=True,
+        )
         for n in range(processes)
     ]
     asked_to_stop = False

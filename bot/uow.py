@@ -149,10 +149,11 @@ def unit_of_work(
     try:
         yield uow
         _dispatch(uow)
-        new_rows = [row for row in uow.outbox_rows if inspect(row).pending]
+        outbox_rows = list(uow.outbox_rows)
         if claim_outbox:
             _claim_for_this_sender(uow)
-        _insert_outbox_rows(session, new_rows)
+        # After the claim: its reads may have flushed some rows already (those are updated by the ORM at the commit).
+        _insert_outbox_rows(session, [row for row in outbox_rows if inspect(row).pending])
         session.commit()
         uow.after_commit.outbox_ids += [row.id for row in uow.outbox_rows]
     except BaseException:

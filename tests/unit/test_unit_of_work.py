@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.dispatch import RENDERERS
 from bot.services import facts
+from bot.services.messaging import outbox
 from bot.services.rewards.tiers import evaluate_tier
 from bot.uow import AfterCommit, unit_of_work
 from models import Member, OutboundMessage, Purchase, Store
@@ -128,3 +129,23 @@ def test_a_fact_recorded_in_a_savepoint_that_rolls_back_is_forgotten(platform, r
     pushes = session.scalars(select(OutboundMessage).where(OutboundMessage.kind == "push")).all()
     assert [p.messages[0]["text"] for p in pushes] == ["您有 70 點將於 2026-12-31 到期"]
     assert handed_on == [AfterCommit(outbox_ids=[pushes[0].id])]
+
+
+def test_outbox_rows_a_claim_flushed_early_are_written_once_and_sent_by_this_sender(platform, runtime, session, clock):
+    line_user_id = friend(platform, "阿明")
+    before = session.scalar(select(func.max(OutboundMessage.id))) or 0
+
+    with unit_of_work(runtime, after_commit=lambda work: None, claim_outbox=True) as uow:
+        # A message said once per key is written at once (an id); a push is added to the session, unwritten: the
+        # claim's read of the first flushes the second before the unit of work writes its own rows.
+        once = outbox.queue_push_once(uow.session, line_user_id, [{"type": "text", "text": "一次"}], "key-1")
+        uow.send_after_commit([once] if once is not None else [])
+        uow.send_after_commit(outbox.queue_push(uow.session, line_user_id, [{"type": "text", "text": "推播"}]))
+
+    written = select(OutboundMessage).where(OutboundMessage.id > before).order_by(OutboundMessage.id)
+    rows = session.scalars(written).all()
+    assert [(row.messages[0]["text"], row.status, row.attempts) for row in rows] == [
+        ("一次", "sending", 1),
+        ("推播", "sending", 1),
+    ]
+    assert sorted(message.id for message in uow.after_commit.claimed) == [row.id for row in rows]
