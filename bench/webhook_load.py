@@ -83,30 +83,8 @@ def wait_until_up(port: int, path: str = "/healthz", timeout: float = 60.0) -> N
     raise SystemExit(f"nothing answered on port {port}")
 
 
-def rss_mib(pid: int) -> float:
-    """The largest resident memory among a process and its descendants (for gunicorn: its biggest worker; py-spy,
-    when profiling, is left out)."""
-    largest = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            name = status.split("\n", 1)[0]
-            for line in status.splitlines():
-                if line.startswith("VmRSS:") and "py-spy" not in name:
-                    largest = max(largest, int(line.split()[1]) / 1024)
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(child) for child in (task / "children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return largest
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (for gunicorn and `omo worker --processes`: the master and its workers)."""
     found, pending = [], [pid]
     while pending:
         current = pending.pop()
@@ -117,6 +95,26 @@ def _tree(pid: int) -> list[int]:
         except (FileNotFoundError, ProcessLookupError):
             continue
     return found
+
+
+def rss_mib(pid: int) -> float:
+    """The largest resident memory among a process and its descendants (for gunicorn: its biggest worker; py-spy,
+    when profiling, is left out)."""
+    largest = 0.0
+    for current in process_tree(pid):
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if "py-spy" in status.split("\n", 1)[0]:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                largest = max(largest, int(line.split()[1]) / 1024)
+    return largest
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -250,7 +248,7 @@ def run_round(
     result = Round(target, events)
     sent_at: dict[str, float] = {}
     # Each group's processes with their descendants, counted once (the postmaster's children are its backends).
-    groups = {name: sorted({p for pid in pids for p in _tree(pid)}) for name, pids in (processes or {}).items()}
+    groups = {name: sorted({p for pid in pids for p in process_tree(pid)}) for name, pids in (processes or {}).items()}
     before = {name: cpu_seconds(pids) for name, pids in groups.items()}
     own_before = sum(os.times()[:2])
     send(port, bodies, concurrency, sent_at, result)
