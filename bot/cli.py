@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -129,15 +129,23 @@ def worker(workers: int, worker_type: str, processes: int, no_periodic: bool) ->
     huey.create_consumer(**config.values).run()
 
 
-def _stop_with_parent() -> None:
-    """In a consumer process, before it starts: be sent SIGTERM when the group's process dies, even killed with -9,
-    so a restarted group never runs beside orphans of the old one (Linux; elsewhere the signals above suffice)."""
+def _follow_parent(parent_pid: int) -> Callable[[], None]:
+    """What a consumer process runs before it starts: be sent SIGTERM when the group's process dies, even killed
+    with -9, so a restarted group never runs beside orphans of the old one (Linux; elsewhere the signals above
+    suffice). A group that died before the request was made cannot send it: the process then leaves at once."""
     import ctypes
     import signal
     import sys
 
-    if sys.platform == "linux":
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    prctl = ctypes.CDLL(None).prctl if sys.platform == "linux" else None
+
+    def follow() -> None:
+        if prctl is not None:
+            prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return follow
 
 
 def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: bool) -> int:
@@ -150,12 +158,13 @@ def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: 
     import time
 
     command = [sys.executable, "-m", "bot.cli", "worker", "--workers", str(workers), "--worker-type", worker_type]
+    follow_this_process = _follow_parent(os.getpid())
     children = [
         # A session of their own: a Ctrl-C in a terminal reaches this process only, and is passed on once (Huey
         # takes a second SIGINT as "stop now", abandoning the jobs it is running).
         subprocess.Popen(
             [*command, *(["--no-periodic"] if n > 0 or no_periodic else [])],
-            preexec_fn=_stop_with_parent,
+            preexec_fn=follow_this_process,
             start_new_session=True,
         )
         for n in range(processes)

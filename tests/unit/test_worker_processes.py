@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main
+from bot.cli import _follow_parent, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -120,3 +120,11 @@ def test_consumers_do_not_outlive_their_group_killed_outright(tmp_path: Path) ->
         assert all(_gone(child) for child in children)
     finally:
         parent.kill()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the consumers follow their parent through Linux's prctl")
+def test_a_consumer_whose_group_died_before_it_started_leaves_at_once() -> None:
+    # The group killed between starting a consumer and the consumer asking to follow it: nothing would signal it.
+    consumer = subprocess.Popen(["sleep", "30"], preexec_fn=_follow_parent(os.getpid() + 1))
+
+    assert consumer.wait(timeout=10) == 1
