@@ -344,7 +344,7 @@ def main() -> None:
     parser.add_argument(
         "--worker-processes",
         type=int,
-        help="omo worker --processes (the Procfile's 2 on Redis; the SQLite queue takes 1, the quickstart's)",
+        help="omo worker --processes (the Procfile's and the quickstart's 2)",
     )
     parser.add_argument(
         "--worker-type", choices=("thread", "process"), default="thread", help="omo worker --worker-type"
@@ -381,7 +381,7 @@ def main() -> None:
     try:
         wait_until_up(standin_port, "/_stats")
         subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
-        processes = args.worker_processes or (2 if env.get("REDIS_URL") else 1)
+        processes = args.worker_processes or 2
         consumer = [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads)]
         if processes > 1:  # left out when 1, so the bench also runs an older checkout
             consumer += ["--processes", str(processes)]

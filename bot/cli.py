@@ -104,18 +104,16 @@ def seed_demo() -> None:
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="consumer processes on the Redis queue, each running --workers threads (periodic jobs in the first only)",
+    help="consumer processes, each running --workers threads (periodic jobs in the first only)",
 )
 @click.option(
     "--no-periodic",
     is_flag=True,
-    help="run no periodic jobs: for every consumer but one, when several `omo worker` run on one Redis queue",
+    help="run no periodic jobs: for every consumer but one, when several `omo worker` run on one queue",
 )
 def worker(workers: int, worker_type: str, processes: int, no_periodic: bool) -> None:
     """Run the task-queue consumer (the Procfile's worker)."""
     if processes > 1:
-        if not Settings.from_env().redis_url:
-            raise click.UsageError("several consumer processes need the Redis queue (REDIS_URL); SQLite has one")
         raise SystemExit(_run_consumers(processes, workers, worker_type, no_periodic))
     from huey.consumer_options import ConsumerConfig
 
