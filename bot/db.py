@@ -107,11 +107,16 @@ def insert_ignoring_conflicts(
 def _insert_ignoring(dialect: str, table: Any, key: str | None) -> Any:
     # Built once and run with the rows as parameters: building an INSERT with the values in it (a JSON payload
     # among them) and computing its cache key cost more than the rest of the webhook's request.
+    returning = (table.c.id, table.c[key]) if key is not None else (table.c.id,)
+    return dialect_insert(dialect)(table).on_conflict_do_nothing().returning(*returning)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT construct of this database, the one with ON CONFLICT (PostgreSQL and SQLite)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # pragma: no cover - the project supports these two
         raise RuntimeError(f"unsupported database dialect {dialect}")
-    returning = (table.c.id, table.c[key]) if key is not None else (table.c.id,)
-    return insert(table).on_conflict_do_nothing().returning(*returning)
+    return insert

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot.db import insert_ignoring_conflicts
@@ -56,12 +56,20 @@ def period_of(mission: Mission, day: date) -> tuple[date, date]:
     return monday, min(monday + timedelta(days=6), mission.ends_on)
 
 
+# Built once: every purchase, check-in and stamp asks which missions run today.
+_RUNNING = (
+    select(Mission)
+    .where(Mission.is_active.is_(True), Mission.starts_on <= bindparam("day"), Mission.ends_on >= bindparam("day"))
+    .order_by(Mission.sort_order, Mission.id)
+)
+_RUNNING_OF_KIND = _RUNNING.where(Mission.kind == bindparam("kind"))
+
+
 def active_missions(session: Session, day: date, kind: str | None = None) -> list[Mission]:
     """The missions running on a brand-local day (of one kind, if given), in the brand's order."""
-    query = select(Mission).where(Mission.is_active.is_(True), Mission.starts_on <= day, Mission.ends_on >= day)
-    if kind is not None:
-        query = query.where(Mission.kind == kind)
-    return list(session.scalars(query.order_by(Mission.sort_order, Mission.id)))
+    if kind is None:
+        return list(session.scalars(_RUNNING, {"day": day}))
+    return list(session.scalars(_RUNNING_OF_KIND, {"day": day, "kind": kind}))
 
 
 def _locked_progress(session: Session, mission: Mission, member_id: int, start: date, now: datetime) -> MissionProgress:

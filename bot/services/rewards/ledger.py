@@ -1,22 +1,25 @@
 """The points and stamps ledger: every change is an appended entry, and the cached balance moves with it.
 
 An entry and its balance change are written together, in the caller's transaction, inside a SAVEPOINT:
-- the balance moves with one conditional UPDATE (`x = x + :delta WHERE … AND x + :delta >= 0`), which also
-  serialises concurrent changes to one member (or card), so a balance never goes negative;
+- the balance moves with one statement that also serialises concurrent changes to one member (or card): a debit
+  with a conditional UPDATE (`x = x - :needed WHERE … AND x >= :needed`), so a balance never goes negative, and a
+  points credit with an upsert that creates the member's balance row when it is their first;
 - the entry's idempotency key is unique: the same key again is the same effect, answered with the entry already
   written (`created` False), or refused with IdempotencyConflict when it names a different change.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from bot.db import dialect_insert
 from bot.services.membership.members import points_balance as points_balance
 from bot.services.refusals import Reason, Refused
 from models import MemberBalance, PointEntry, StampCard, StampEntry
@@ -56,37 +59,40 @@ class IdempotencyConflict(Refused):
         self.key = key
 
 
-def _insert_balance_row(session: Session, member_id: int, at: datetime) -> None:
-    """Create the member's balance row at 0 unless it exists (a concurrent creator wins quietly)."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    values: dict[str, Any] = {"member_id": member_id, "points": 0, "updated_at": at}
-    session.execute(insert(MemberBalance).values(**values).on_conflict_do_nothing(index_elements=["member_id"]))
+_balances: Table = MemberBalance.__table__  # type: ignore[assignment]
+
+
+@functools.cache
+def _credit_statement(dialect: str) -> Any:
+    """Built once: a credit (or 0) creates the member's balance row or adds to it, in one statement."""
+    balances = _balances
+    insert = dialect_insert(dialect)(balances).values(
+        member_id=bindparam("member"), points=bindparam("delta"), updated_at=bindparam("at")
+    )
+    return insert.on_conflict_do_update(
+        index_elements=[balances.c.member_id],
+        set_={"points": balances.c.points + insert.excluded.points, "updated_at": insert.excluded.updated_at},
+    ).returning(balances.c.points)
+
+
+# Built once: a debit moves the balance only if it covers it (a member with no balance row has none).
+_DEBIT = (
+    update(_balances)
+    .where(_balances.c.member_id == bindparam("member"), _balances.c.points >= bindparam("needed"))
+    .values(points=_balances.c.points - bindparam("needed"), updated_at=bindparam("at"))
+    .returning(_balances.c.points)
+)
 
 
 def _move_balance(session: Session, member_id: int, delta: int, at: datetime) -> int:
     """Add `delta` to the cached balance unless that would make it negative; the new balance."""
-
-    def attempt() -> int | None:
-        statement = (
-            update(MemberBalance)
-            .where(MemberBalance.member_id == member_id, MemberBalance.points + delta >= 0)
-            .values(points=MemberBalance.points + delta, updated_at=at)
-            .returning(MemberBalance.points)
-            .execution_options(synchronize_session=False)
-        )
-        return session.execute(statement).scalar_one_or_none()
-
-    balance = attempt()
-    if balance is None:
-        _insert_balance_row(session, member_id, at)
-        balance = attempt()
+    if delta >= 0:
+        credit = _credit_statement(session.get_bind().dialect.name)
+        return int(session.execute(credit, {"member": member_id, "delta": delta, "at": at}).scalar_one())
+    balance = session.execute(_DEBIT, {"member": member_id, "needed": -delta, "at": at}).scalar_one_or_none()
     if balance is None:
         raise InsufficientPoints(-delta)
-    return balance
+    return int(balance)
 
 
 def _point_replay(entry: PointEntry, member_id: int, kind: str, points: int) -> tuple[PointEntry, bool]:

@@ -12,7 +12,7 @@ import logging
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -164,9 +164,13 @@ def cards_for(session: Session, member_id: int, at: datetime) -> list[StampCard]
     )
 
 
+# Built once: every purchase and stamp asks which cards run.
+_ACTIVE = select(StampCardTemplate).where(StampCardTemplate.is_active.is_(True)).order_by(StampCardTemplate.id)
+_ACTIVE_OF_RULE = _ACTIVE.where(StampCardTemplate.rule == bindparam("rule"))
+
+
 def active_templates(session: Session, rule: str | None = None) -> list[StampCardTemplate]:
     """The stamp cards the brand runs now (of one rule, if given), in id order."""
-    query = select(StampCardTemplate).where(StampCardTemplate.is_active.is_(True)).order_by(StampCardTemplate.id)
-    if rule is not None:
-        query = query.where(StampCardTemplate.rule == rule)
-    return list(session.scalars(query))
+    if rule is None:
+        return list(session.scalars(_ACTIVE))
+    return list(session.scalars(_ACTIVE_OF_RULE, {"rule": rule}))
