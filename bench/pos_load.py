@@ -123,8 +123,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per round")
     parser.add_argument("--concurrency", type=int, default=50, help="counters at once")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--web-threads", type=int, default=4)
+    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers (the Procfile's WEB_CONCURRENCY)")
+    parser.add_argument("--web-threads", type=int, default=2, help="gunicorn threads per worker (the Procfile's)")
     parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread, sync, ...)")
     args = parser.parse_args()
 

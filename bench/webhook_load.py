@@ -338,8 +338,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per target, alternating")
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers (the Procfile's WEB_CONCURRENCY)")
-    parser.add_argument("--web-threads", type=int, default=4, help="gunicorn threads per worker (the Procfile's)")
+    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers (the Procfile's WEB_CONCURRENCY)")
+    parser.add_argument("--web-threads", type=int, default=2, help="gunicorn threads per worker (the Procfile's)")
     parser.add_argument("--worker-threads", type=int, default=2, help="omo worker --workers (the Procfile's)")
     parser.add_argument(
         "--worker-processes",
