@@ -383,7 +383,7 @@ def main() -> None:
         subprocess.run([bin_dir / "omo", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
         processes = args.worker_processes or 2
         consumer = [str(bin_dir / "omo"), "worker", "--workers", str(args.worker_threads)]
-        if processes > 1:  # left out when 1, so the bench also runs an older checkout
+        if processes > 1:  # left out when 1 (--worker-processes 1), so the bench also runs an older checkout
             consumer += ["--processes", str(processes)]
         if args.worker_type != "thread":  # the default; left out so the bench also runs an older checkout
             consumer += ["--worker-type", args.worker_type]

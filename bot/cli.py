@@ -114,7 +114,12 @@ def seed_demo() -> None:
 def worker(workers: int, worker_type: str, processes: int, no_periodic: bool) -> None:
     """Run the task-queue consumer (the Procfile's worker)."""
     if processes > 1:
-        raise SystemExit(_run_consumers(processes, workers, worker_type, no_periodic))
+        settings = Settings.from_env()
+        if not settings.redis_url and settings.app_env == "production":
+            raise click.UsageError(
+                "several consumer processes share one queue and LINE's rate limits through Redis: set REDIS_URL"
+            )
+        raise SystemExit(_run_consumers(processes, workers, worker_type, no_periodic, settings))
     from huey.consumer_options import ConsumerConfig
 
     import bot.tasks  # noqa: F401  (registers the jobs with the queue)
@@ -146,22 +151,28 @@ def _follow_parent(parent_pid: int) -> Callable[[], None]:
     return follow
 
 
-def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: bool) -> int:
+def _run_consumers(processes: int, workers: int, worker_type: str, no_periodic: bool, settings: Settings) -> int:
     """Start `processes` consumers (each its own `omo worker`, so each its own GIL) and wait for them. A stop signal
     is passed on to all (exit 0); when one stops by itself the others are stopped too and the group exits non-zero,
-    so the process manager restarts it whole (periodic jobs live in the first consumer only)."""
+    so the process manager restarts it whole (periodic jobs live in the first consumer only). Without Redis (the
+    quickstart's SQLite queue) each process counts LINE's multicast rate on its own, so each gets its share of it."""
     import signal
     import subprocess
     import sys
     import time
 
     command = [sys.executable, "-m", "bot.cli", "worker", "--workers", str(workers), "--worker-type", worker_type]
+    env = dict(os.environ)
+    if not settings.redis_url:
+        rate = settings.line_multicast_rate
+        env["LINE_MULTICAST_RATE"] = f"{max(1, rate.amount // processes)}/{rate.per} seconds"
     follow_this_process = _follow_parent(os.getpid())
     children = [
         # A session of their own: a Ctrl-C in a terminal reaches this process only, and is passed on once (Huey
         # takes a second SIGINT as "stop now", abandoning the jobs it is running).
         subprocess.Popen(
             [*command, *(["--no-periodic"] if n > 0 or no_periodic else [])],
+            env=env,
             preexec_fn=follow_this_process,
             start_new_session=True,
         )

@@ -13,7 +13,8 @@ def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return RedisHuey("omo-member-bot", url=settings.redis_url)
     os.makedirs(os.path.dirname(settings.huey_sqlite_path), exist_ok=True)
-    return SqliteHuey("omo-member-bot", filename=settings.huey_sqlite_path)
+    # The app database's busy timeout: the web's enqueue waits behind consumers taking jobs under a burst.
+    return SqliteHuey("omo-member-bot", filename=settings.huey_sqlite_path, timeout=30)
 
 
 # One queue per process, made at import: `@huey.task` in bot.tasks and `omo worker`'s consumer need it at module level.

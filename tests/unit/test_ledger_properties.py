@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.db import transaction
+from bot.db import make_engine, make_session_factory, transaction
 from bot.services.rewards.ledger import IdempotencyConflict, InsufficientPoints, ledger_sum, points_balance, post_points
 from bot.services.rewards.point_expiry import expire_points, expiry_for
 from bot.services.rewards.purchases import PurchaseRequest, points_for, record_purchase
@@ -25,6 +25,7 @@ from bot.services.rewards.refunds import RefundRequest, record_refund
 from bot.services.rewards.tiers import tiers_by_code
 from bot.services.staff.api_keys import create_api_key
 from models import Member, PointEntry, Store
+from tests.concurrency import race
 
 TZ = ZoneInfo("Asia/Taipei")
 START = datetime(2026, 1, 15, 10, 0, tzinfo=TZ).astimezone(UTC)
@@ -237,6 +238,36 @@ def test_a_balance_row_is_created_by_the_first_entry_and_a_debit_before_it_is_re
 
     assert (points_balance(session, member.id), ledger_sum(session, member.id)) == (5, 5)
     assert session.scalar(select(func.count()).select_from(PointEntry)) == 1
+
+
+def test_first_credits_and_debits_racing_on_a_member_with_no_balance_row_all_count_and_never_go_negative(
+    runtime, session
+):
+    # The first credit creates the balance row (an upsert): credits arriving together must all land, on one row.
+    with transaction(runtime.sessions) as tx:
+        member = Member(member_number="M1", name="測試")
+        tx.add(member)
+        tx.flush()
+        member_id = member.id
+    engine = make_engine(runtime.settings.database_url, pool_size=24, max_overflow=0)
+
+    def credit_or_debit(tx: Session, i: int, _all_have_read: object) -> str:
+        points = 5 if i % 3 else -4  # 16 credits of 5, 8 debits of 4
+        post_points(tx, member_id, points, kind="earn" if points > 0 else "spend", reason="race", channel="pos",
+                    idempotency_key=f"race:{i}", at=START)  # fmt: skip
+        return "ok"
+
+    try:
+        results = race(make_session_factory(engine), 24, credit_or_debit)
+    finally:
+        engine.dispose()
+
+    refused = [result for result in results if result != "ok"]
+    assert all(isinstance(result, str) for result in refused), refused  # refusals (too few points), no errors
+    credits = sum(1 for i in range(24) if i % 3)
+    debits = 24 - credits - len(refused)
+    assert points_balance(session, member_id) == ledger_sum(session, member_id) == credits * 5 - debits * 4
+    assert points_balance(session, member_id) >= 0
 
 
 def test_ledger_entries_cannot_be_changed_or_deleted(runtime):

@@ -1,7 +1,9 @@
-"""`omo worker --processes N`: N consumer processes on the Redis queue, started, stopped and watched as one."""
+"""`omo worker --processes N`: N consumer processes on one queue (Redis, or the quickstart's SQLite), started,
+stopped and watched as one."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -9,10 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from huey import SqliteHuey
 
-from bot.cli import _follow_parent
+from bot.cli import _follow_parent, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +31,8 @@ def _redis_is_up() -> bool:
 
 
 needs_redis = pytest.mark.skipif(not _redis_is_up(), reason="no Redis on 127.0.0.1:6379")
+both_queues = pytest.mark.parametrize("queue", [pytest.param("redis", marks=needs_redis), "sqlite"])
+on_linux = pytest.mark.skipif(sys.platform != "linux", reason="the consumers follow their parent through Linux's prctl")
 
 
 def _children(pid: int) -> list[int]:
@@ -35,7 +42,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _start(tmp_path: Path, queue: str = "redis") -> subprocess.Popen[bytes]:
+def _start(tmp_path: Path, queue: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "APP_ENV": "development",
@@ -43,6 +50,7 @@ def _start(tmp_path: Path, queue: str = "redis") -> subprocess.Popen[bytes]:
         "HUEY_SQLITE_PATH": str(tmp_path / "queue.sqlite3"),
         "LINE_CHANNEL_SECRET": "test-secret",
         "LINE_CHANNEL_ACCESS_TOKEN": "test-token",
+        "LINE_MULTICAST_RATE": "190/second",
     }
     env.pop("REDIS_URL", None)
     if queue == "redis":
@@ -68,9 +76,13 @@ def _gone(pid: int) -> bool:
         return True
 
 
-@pytest.mark.parametrize("queue", [pytest.param("redis", marks=needs_redis), "sqlite"])
+def _environment(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(pair.decode().split("=", 1) for pair in pairs if b"=" in pair)
+
+
+@both_queues
 def test_a_stop_signal_stops_every_consumer_process(tmp_path: Path, queue: str) -> None:
-    # Both queues take several consumers: Huey's SQLite queue takes a job under an exclusive lock.
     parent = _start(tmp_path, queue)
     try:
         children = _wait_for_children(parent, 2)
@@ -85,9 +97,9 @@ def test_a_stop_signal_stops_every_consumer_process(tmp_path: Path, queue: str) 
         parent.kill()
 
 
-@needs_redis
-def test_when_one_consumer_dies_the_group_stops_so_it_is_restarted_whole(tmp_path: Path) -> None:
-    parent = _start(tmp_path)
+@both_queues
+def test_when_one_consumer_dies_the_group_stops_so_it_is_restarted_whole(tmp_path: Path, queue: str) -> None:
+    parent = _start(tmp_path, queue)
     try:
         first, second = _wait_for_children(parent, 2)
 
@@ -99,10 +111,10 @@ def test_when_one_consumer_dies_the_group_stops_so_it_is_restarted_whole(tmp_pat
         parent.kill()
 
 
-@needs_redis
-@pytest.mark.skipif(sys.platform != "linux", reason="the consumers follow their parent through Linux's prctl")
-def test_consumers_do_not_outlive_their_group_killed_outright(tmp_path: Path) -> None:
-    parent = _start(tmp_path)
+@both_queues
+@on_linux
+def test_consumers_do_not_outlive_their_group_killed_outright(tmp_path: Path, queue: str) -> None:
+    parent = _start(tmp_path, queue)
     try:
         children = _wait_for_children(parent, 2)
 
@@ -117,9 +129,72 @@ def test_consumers_do_not_outlive_their_group_killed_outright(tmp_path: Path) ->
         parent.kill()
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="the consumers follow their parent through Linux's prctl")
+@on_linux
 def test_a_consumer_whose_group_died_before_it_started_leaves_at_once() -> None:
     # The group killed between starting a consumer and the consumer asking to follow it: nothing would signal it.
     consumer = subprocess.Popen(["sleep", "30"], preexec_fn=_follow_parent(os.getpid() + 1))
+    try:
+        assert consumer.wait(timeout=10) == 1
+    finally:
+        consumer.kill()
 
-    assert consumer.wait(timeout=10) == 1
+
+@on_linux
+def test_without_redis_each_consumer_gets_its_share_of_lines_multicast_rate(tmp_path: Path) -> None:
+    # Without Redis each process counts LINE's rate in its own memory: two at the whole rate would send twice it.
+    parent = _start(tmp_path, "sqlite")
+    try:
+        children = _wait_for_children(parent, 2)
+
+        assert [_environment(child)["LINE_MULTICAST_RATE"] for child in children] == ["95/1 seconds"] * 2
+    finally:
+        parent.kill()
+
+
+def test_production_refuses_several_consumers_without_redis(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A worker that quietly took jobs from a file of its own would never see what the web processes queue.
+    for name, value in {
+        "APP_ENV": "production",
+        "LINE_CHANNEL_SECRET": "secret",
+        "LINE_CHANNEL_ACCESS_TOKEN": "token",
+        "SECRET_KEY": "k" * 32,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    result = CliRunner().invoke(main, ["worker", "--processes", "2"])
+
+    assert result.exit_code == 2
+    assert "REDIS_URL" in result.output
+
+
+def _take_all(path: str, start: Any, taken: multiprocessing.Queue[list[bytes]]) -> None:
+    storage = SqliteHuey("omo-member-bot", filename=path, timeout=30).storage
+    start.wait()
+    mine = []
+    while (data := storage.dequeue()) is not None:
+        mine.append(data)
+    taken.put(mine)
+
+
+def test_the_sqlite_queue_hands_each_job_to_one_consumer_process(tmp_path: Path) -> None:
+    # What several consumers on the quickstart's queue rely on (Huey takes a job under an exclusive lock).
+    path = str(tmp_path / "queue.sqlite3")
+    storage = SqliteHuey("omo-member-bot", filename=path, timeout=30).storage
+    jobs = [f"job {n}".encode() for n in range(3000)]
+    for job in jobs:
+        storage.enqueue(job)
+    start, taken = multiprocessing.Barrier(3), multiprocessing.Queue()
+    consumers = [multiprocessing.Process(target=_take_all, args=(path, start, taken)) for _ in range(3)]
+
+    for consumer in consumers:
+        consumer.start()
+    results = [taken.get(timeout=60) for _ in consumers]
+    for consumer in consumers:
+        consumer.join(timeout=10)
+
+    everything = [job for result in results for job in result]
+    assert sorted(everything) == sorted(jobs)
+    assert sum(1 for result in results if result) >= 2  # the consumers did share the work
