@@ -65,14 +65,13 @@ _balances: Table = MemberBalance.__table__  # type: ignore[assignment]
 @functools.cache
 def _credit_statement(dialect: str) -> Any:
     """Built once: a credit (or 0) creates the member's balance row or adds to it, in one statement."""
-    balances = _balances
-    insert = dialect_insert(dialect)(balances).values(
+    insert = dialect_insert(dialect)(_balances).values(
         member_id=bindparam("member"), points=bindparam("delta"), updated_at=bindparam("at")
     )
     return insert.on_conflict_do_update(
-        index_elements=[balances.c.member_id],
-        set_={"points": balances.c.points + insert.excluded.points, "updated_at": insert.excluded.updated_at},
-    ).returning(balances.c.points)
+        index_elements=[_balances.c.member_id],
+        set_={"points": _balances.c.points + insert.excluded.points, "updated_at": insert.excluded.updated_at},
+    ).returning(_balances.c.points)
 
 
 # Built once: a debit moves the balance only if it covers it (a member with no balance row has none).
