@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.db import dialect_insert
 from bot.services.engagement.checkins import local_day
 from bot.services.engagement.odds import Band, RandomSource, candidates, draw_number, prize_for
 from bot.services.refusals import Reason, Refused
@@ -158,11 +159,7 @@ def _take_stock(session: Session, prize: GamePrize) -> bool:
 def _take_budget(session: Session, game: Game, day: date) -> bool:
     if game.daily_budget is None:
         return True
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    insert = dialect_insert(session.get_bind().dialect.name)
     values: dict[str, Any] = {"game_id": game.id, "local_day": day, "awarded": 0}
     session.execute(insert(GameDayCount).values(**values).on_conflict_do_nothing())
     statement = (

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from bot.db import insert_ignoring_conflicts
+from bot.db import dialect_insert, insert_ignoring_conflicts
 from bot.services.marketing.campaign_messages import Personal, render, uses_points
 from bot.services.marketing.campaigns import (
     MULTICAST_MAX,
@@ -106,10 +106,7 @@ def write_recipients(session: Session, campaign_id: int, rows: list[tuple[int, s
     """Record these (member id, cohort) as the campaign's recipients; a member already recorded keeps their row."""
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    insert = dialect_insert(session.get_bind().dialect.name)
     values = [
         {"campaign_id": campaign_id, "member_id": member_id, "cohort": cohort, "created_at": now}
         for member_id, cohort in rows

@@ -46,7 +46,11 @@ def hash_key(raw_key: str) -> str:
 
 def scopes_of(api_key: ApiKey) -> frozenset[str]:
     """The scopes a key has."""
-    return frozenset(api_key.scopes.split())
+    return _scope_set(api_key.scopes)
+
+
+def _scope_set(scopes: str) -> frozenset[str]:
+    return frozenset(scopes.split())
 
 
 def create_api_key(
@@ -138,4 +142,4 @@ def live_key(session: Session, raw_key: str | None) -> LiveKey | None:
     if found is None:
         return None
     scopes, store = found
-    return LiveKey(store=store, scopes=frozenset(scopes.split()))
+    return LiveKey(store=store, scopes=_scope_set(scopes))
