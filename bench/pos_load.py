@@ -146,8 +146,10 @@ def main() -> None:
     key = subprocess.run(
         [sys.executable, "-c", SETUP, str(args.members)], env=env, check=True, cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
+    # The Procfile's gunicorn.conf.py spreads connections over the workers (reuse_port): so do both targets here.
     gunicorn = [str(bin_dir / "gunicorn"), "--workers", str(args.web_workers), "--threads", str(args.web_threads),
-                "--worker-class", args.worker_class, "--log-level", "warning", "--no-control-socket"]  # fmt: skip
+                "--worker-class", args.worker_class, "--log-level", "warning", "--no-control-socket",
+                "--reuse-port"]  # fmt: skip
     quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     processes = [
         subprocess.Popen([*gunicorn, "bot.wsgi:app", "--bind", f"127.0.0.1:{port}"], env=env, cwd=ROOT, **quiet),

@@ -375,7 +375,7 @@ def main() -> None:
     )
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     gunicorn = [str(bin_dir / "gunicorn"), "--workers", str(args.web_workers), "--threads", str(args.web_threads),
-                "--log-level", "warning", "--no-control-socket"]  # fmt: skip
+                "--log-level", "warning", "--no-control-socket", "--reuse-port"]  # fmt: skip
     standin = subprocess.Popen([sys.executable, str(ROOT / "bench" / "line_standin.py"), "--port", str(standin_port)])
     targets: list[Target] = []
     try:
