@@ -13,7 +13,18 @@ from bot.db import transaction
 from bot.services.barcode import codes as barcode
 from bot.services.membership.members import points_balance
 from bot.services.rewards.ledger import post_points
-from models import Member, PointEntry, Purchase, Refund, ScanLog, StampCard, StampCardTemplate, Store, TierChange
+from models import (
+    Member,
+    PointEntry,
+    Purchase,
+    Refund,
+    ScanLog,
+    Staff,
+    StampCard,
+    StampCardTemplate,
+    Store,
+    TierChange,
+)
 from tests.binding_helpers import friend
 from tests.factories import make_member
 from tests.helpers import count, texts
@@ -119,6 +130,35 @@ def test_the_same_purchase_sent_again_answers_the_same_and_changes_nothing(clien
     assert again.headers["Idempotent-Replayed"] == "true"
     assert {**again.get_json(), "replayed": False} == first.get_json()
     assert (count(session, Purchase), count(session, PointEntry), points_balance(session, member.id)) == (1, 1, 9)
+
+
+def test_a_repeat_after_its_clerk_left_answers_the_stored_purchase_and_logs_no_scan(client, runtime, shop, session):
+    member = make_member(runtime.sessions)
+    body = {"transaction_id": "T-1", "amount": 990, "member_code": code_of(runtime, member.id), "staff_code": "C001"}
+    first = buy(client, shop.auth, **body)
+    with transaction(runtime.sessions) as tx:
+        tx.get_one(Staff, shop.clerk_id).is_active = False
+
+    again = buy(client, shop.auth, **body)
+
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+    assert {**again.get_json(), "replayed": False} == first.get_json()
+    assert [log.result for log in session.scalars(select(ScanLog))] == ["ok"]
+    assert (count(session, Purchase), points_balance(session, member.id)) == (1, 9)
+
+
+def test_a_repeat_by_member_number_answers_the_stored_purchase(client, runtime, online_auth, session):
+    member = make_member(runtime.sessions)
+    body = {"transaction_id": "W-1", "amount": 1500, "channel": "online", "member_number": member.member_number}
+    first = buy(client, online_auth, **body)
+
+    again = buy(client, online_auth, **body)
+    changed = buy(client, online_auth, **{**body, "amount": 1600})
+
+    assert (first.status_code, again.status_code, again.headers["Idempotent-Replayed"]) == (201, 200, "true")
+    assert {**again.get_json(), "replayed": False} == first.get_json()
+    assert (changed.status_code, changed.get_json()["error"]) == (409, "idempotency_conflict")
+    assert (count(session, Purchase), count(session, PointEntry), points_balance(session, member.id)) == (1, 1, 15)
 
 
 def test_the_same_transaction_id_with_another_body_is_refused(client, runtime, shop, session):

@@ -127,17 +127,17 @@ def record_purchase(
     `coupon_unavailable`) rolls the whole purchase back, the spent code included.
     """
     request_hash = request.request_hash
-    stored = find_purchase(session, store_id, request.transaction_id)
-    if stored is not None:
-        return replay(stored.response, stored.request_hash, request_hash)
     store = session.get(Store, store_id)
     assert store is not None
-    if request.channel == "online" and not store.is_online:
-        raise Refused(Reason.CHANNEL_NOT_ALLOWED)
-    staff = find_active_staff(session, store, request.staff_code) if request.staff_code else None
+    # A request sent again is found by the unique transaction id, not looked up first: a new purchase (nearly all
+    # of them) is spared that query. Whatever the repeat runs into (its code already spent, its clerk since
+    # deactivated, the unique key) is rolled back and the stored answer given.
     attempt = session.begin_nested()
     identified: Member | None = None
     try:
+        if request.channel == "online" and not store.is_online:
+            raise Refused(Reason.CHANNEL_NOT_ALLOWED)
+        staff = find_active_staff(session, store, request.staff_code) if request.staff_code else None
         identified = _identify(session, request, store_id, staff.id if staff else None, at)
         purchase = Purchase(
             store_id=store_id,
@@ -159,8 +159,8 @@ def record_purchase(
             # Refused while earning (a stamp card or reward could not be made): nothing of this purchase stays.
             attempt.rollback()
             raise
-        # A code already spent may have been spent by this very request, sent twice at once: the winner has
-        # committed by the time the code's row lock let us on, so its purchase answers.
+        # A repeat of a recorded request (a code already spent may have been spent by this very request, sent twice
+        # at once: the winner has committed by the time the code's row lock let us on): its purchase answers.
         winner = find_purchase(session, store_id, request.transaction_id)
         if winner is not None:
             attempt.rollback()
