@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.services.barcode.scanning import INTENTS, scan
 from bot.services.membership.bind_codes import issue_bind_code
 from bot.services.membership.erasure import request_erasure
-from bot.services.membership.members import find_by_number
+from bot.services.membership.members import find_by_number, find_with_points
 from bot.services.refusals import Reason, Refused
 from bot.services.staff.api_keys import SCOPE_MEMBERS, SCOPE_SCAN
 from bot.services.staff.counter import MemberCard, find_active_staff, member_card, unbind_at_counter
@@ -59,11 +59,11 @@ def _lookup(session: Session, member_number: str, staff: str | None) -> tuple[St
 @bp.get("/members/<member_number>")
 @require_store_key(scope=SCOPE_SCAN)
 def get_member(uow: UnitOfWork, member_number: str) -> ResponseReturnValue:
-    session = uow.session
-    member = find_by_number(session, member_number)
-    if member is None:
+    found = find_with_points(uow.session, member_number)
+    if found is None:
         raise Refused(Reason.MEMBER_NOT_FOUND)
-    return jsonify(_card_json(member_card(session, member)))
+    member, points = found
+    return jsonify(_card_json(member_card(uow.session, member, points)))
 
 
 @bp.post("/members/<member_number>/bind-codes")

@@ -86,6 +86,16 @@ def test_a_store_looks_a_member_up_and_sees_the_phone_only_masked(client, runtim
     assert_matches_openapi(response, MEMBER, "get")
 
 
+def test_a_member_who_never_earned_shows_0_points_and_a_number_with_spaces_or_nul_is_handled(client, runtime, shop):
+    make_member(runtime.sessions)  # no points: no balance row yet
+
+    padded = client.get("/api/v1/members/%20M000001%20", headers=shop.auth)
+    nul = client.get("/api/v1/members/M000001%00", headers=shop.auth)
+
+    assert (padded.status_code, padded.get_json()["points"], padded.get_json()["member_number"]) == (200, 0, "M000001")
+    assert (nul.status_code, nul.get_json()["error"]) == (404, "member_not_found")
+
+
 def test_an_unknown_member_number_is_answered_404(client, shop):
     response = client.get("/api/v1/members/M404", headers=shop.auth)
 

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.refusals import Reason, Refused
@@ -35,11 +35,29 @@ _BY_NUMBER = select(Member).where(Member.member_number == bindparam("number"))
 _POINTS = select(MemberBalance.points).where(MemberBalance.member_id == bindparam("member_id"))
 
 
+def _number_param(member_number: str) -> dict[str, str] | None:
+    """The statement's parameter; None for text no member number has (PostgreSQL cannot compare NUL)."""
+    return None if "\x00" in member_number else {"number": member_number.strip()}
+
+
 def find_by_number(session: Session, member_number: str) -> Member | None:
     """The member with this member number."""
-    if "\x00" in member_number:  # no member number has one, and PostgreSQL cannot compare it
-        return None
-    return session.scalars(_BY_NUMBER, {"number": member_number.strip()}).one_or_none()
+    number = _number_param(member_number)
+    return None if number is None else session.scalars(_BY_NUMBER, number).one_or_none()
+
+
+_WITH_POINTS = (
+    select(Member, func.coalesce(MemberBalance.points, 0))
+    .outerjoin(MemberBalance, MemberBalance.member_id == Member.id)
+    .where(Member.member_number == bindparam("number"))
+)
+
+
+def find_with_points(session: Session, member_number: str) -> tuple[Member, int] | None:
+    """The member with this member number and their points, read together (the counters' look-up)."""
+    number = _number_param(member_number)
+    found = None if number is None else session.execute(_WITH_POINTS, number).one_or_none()
+    return None if found is None else (found[0], int(found[1]))
 
 
 def find_by_phone(session: Session, phone_e164: str) -> Member | None:
@@ -70,9 +88,11 @@ def points_balance(session: Session, member_id: int) -> int:
     return int(balance or 0)
 
 
-def summary(session: Session, member: Member) -> MemberSummary:
-    """Name, number, tier and points, as the member's profile card shows them."""
-    return MemberSummary(member.member_number, member.name, member.tier, points_balance(session, member.id))
+def summary(session: Session, member: Member, points: int | None = None) -> MemberSummary:
+    """Name, number, tier and points (read unless given), as the member's profile card shows them."""
+    if points is None:
+        points = points_balance(session, member.id)
+    return MemberSummary(member.member_number, member.name, member.tier, points)
 
 
 def create_member(

@@ -45,9 +45,9 @@ def find_active_staff(session: Session, store: Store, staff_code: str) -> Staff:
     return staff
 
 
-def member_card(session: Session, member: Member) -> MemberCard:
-    """Number, name, tier, points and whether a LINE account is bound, with the phone masked."""
-    about = summary(session, member)
+def member_card(session: Session, member: Member, points: int | None = None) -> MemberCard:
+    """Number, name, tier, points (read unless given) and whether a LINE account is bound, with the phone masked."""
+    about = summary(session, member, points)
     return MemberCard(
         member_number=about.member_number,
         name=about.name,
