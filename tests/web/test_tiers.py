@@ -90,6 +90,22 @@ def test_spend_falling_below_the_line_does_not_downgrade_between_reviews(runtime
     assert tier_of(runtime, member) == "silver"
 
 
+def test_a_gold_members_purchase_keeps_gold_whatever_their_spend_and_the_review_still_steps_them_down(
+    runtime, store_id, member
+):
+    set_tier(runtime, member, "gold")
+    bought(runtime, store_id, member, 300, NOW, "T-1")
+
+    with transaction(runtime.sessions) as session:
+        found = session.get_one(Member, member.id)
+        kept = evaluate_tier(session, found, NOW, allow_downgrade=False)
+        reviewed = evaluate_tier(session, found, NOW, allow_downgrade=True)
+
+    assert kept is None
+    assert reviewed is not None and (reviewed.from_tier, reviewed.to_tier) == ("gold", "silver")
+    assert tier_of(runtime, member) == "silver"
+
+
 def test_the_monthly_review_moves_a_member_down_one_step_a_month_and_only_once_a_month(runtime, member):
     set_tier(runtime, member, "gold")
 

@@ -137,8 +137,11 @@ def evaluate_tier(
     tiers = current_tiers(session)
     if member.tier not in TIER_CODES:
         return None
+    current = _rank(tiers, member.tier)
+    if current == len(tiers) - 1 and not allow_downgrade:
+        return None  # nowhere to go: a top-tier member's purchase spares the sum of their year
     spend = rolling_spend(session, member.id, at)
-    current, earned = _rank(tiers, member.tier), _rank(tiers, tier_for_spend(tiers, spend).code)
+    earned = _rank(tiers, tier_for_spend(tiers, spend).code)
     if earned > current:
         to_tier = tiers[earned]
     elif earned < current and allow_downgrade:
