@@ -35,8 +35,10 @@ logconfig_dict = {
 # with it: with 50 counters the workers held 19, 19, 6 and 6 connections, and the busiest workers' counters waited
 # three times as long (POS bench p99 320-450 ms → 250-330 ms). The cost: connections still waiting in the accept
 # queue of a worker that stops are reset (clients retry; Linux >= 5.14 hands them to a sibling with
-# net.ipv4.tcp_migrate_req=1), and a second gunicorn started on the same port shares it instead of failing.
-reuse_port = True
+# net.ipv4.tcp_migrate_req=1), a second gunicorn started on the same port shares it instead of failing, and the
+# master holds no socket to hand over: no USR2 binary upgrade, no systemd socket activation. GUNICORN_REUSE_PORT=0
+# turns it off for such a setup.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1").strip() != "0"
 
 # Gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): two deployments on one
 # host would share it. The Procfile turns it off (--no-control-socket); run without that flag, each checkout gets its

@@ -172,6 +172,22 @@ def test_the_same_transaction_id_with_another_body_is_refused(client, runtime, s
     assert points_balance(session, member.id) == 9
 
 
+def test_a_changed_repeat_with_a_fresh_code_is_refused_and_neither_spends_the_code_nor_logs_it(
+    client, runtime, shop, session
+):
+    member = make_member(runtime.sessions)
+    buy(client, shop.auth, transaction_id="T-1", amount=990, member_code=code_of(runtime, member.id, minutes_ago=1))
+    fresh = code_of(runtime, member.id)
+
+    changed = buy(client, shop.auth, transaction_id="T-1", amount=1990, member_code=fresh)
+    later = buy(client, shop.auth, transaction_id="T-2", amount=500, member_code=fresh)
+
+    assert (changed.status_code, changed.get_json()["error"]) == (409, "idempotency_conflict")
+    assert later.status_code == 201  # the fresh code was not spent by the refused repeat
+    assert [log.result for log in session.scalars(select(ScanLog).order_by(ScanLog.id))] == ["ok", "ok"]
+    assert (count(session, Purchase), points_balance(session, member.id)) == (2, 9 + 5)
+
+
 def test_one_scanned_code_pays_for_one_purchase_only(client, runtime, shop, session):
     member = make_member(runtime.sessions)
     code = code_of(runtime, member.id)
