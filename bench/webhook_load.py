@@ -9,6 +9,7 @@ twice and answers missing; then the medians, the ratio bot / echo (end to end), 
 at a time) and the RSS of every process. Nothing here calls the real LINE platform.
 
     .venv/bin/python bench/webhook_load.py                                  # SQLite database and queue
+    .venv/bin/python bench/webhook_load.py --rate 100                       # paced: latencies at 100 events/s
     DATABASE_URL=postgresql://postgres@127.0.0.1/omo_bench REDIS_URL=redis://127.0.0.1:6379/15 \\
         .venv/bin/python bench/webhook_load.py                              # PostgreSQL + Redis
 """
@@ -170,10 +171,19 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def send(
-    port: int, bodies: list[tuple[str, bytes, str]], concurrency: int, sent_at: dict[str, float], result: Round
+    port: int,
+    bodies: list[tuple[str, bytes, str]],
+    concurrency: int,
+    sent_at: dict[str, float],
+    result: Round,
+    rate: float | None = None,
 ) -> None:
+    """Send the bodies over `concurrency` connections: as fast as they are answered, or with `rate` at that pace
+    (event n due n / rate seconds after the start; its latencies count from when it was due, so a client that falls
+    behind shows as latency instead of a slower pace)."""
     lock = threading.Lock()
     cursor = iter(range(len(bodies)))
+    first = time.time() + 0.05
 
     def client() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -183,7 +193,10 @@ def send(
             if index is None:
                 break
             token, body, signature = bodies[index]
-            started = time.time()
+            if rate:
+                due = first + index / rate
+                time.sleep(max(0.0, due - time.time()))
+            started = time.time() if not rate else due
             conn.request("POST", "/callback", body, {"Content-Type": "application/json", "X-Line-Signature": signature})
             response = conn.getresponse()
             response.read()
@@ -194,7 +207,7 @@ def send(
                 result.non_200 += response.status != 200
 
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    started = time.time()
+    started = time.time() if not rate else first
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -239,6 +252,7 @@ def run_round(
     events: int,
     concurrency: int,
     processes: dict[str, list[int]] | None = None,
+    rate: float | None = None,
 ) -> Round:
     call(standin, "POST", "/_reset")
     bodies = []
@@ -251,7 +265,7 @@ def run_round(
     groups = {name: sorted({p for pid in pids for p in process_tree(pid)}) for name, pids in (processes or {}).items()}
     before = {name: cpu_seconds(pids) for name, pids in groups.items()}
     own_before = sum(os.times()[:2])
-    send(port, bodies, concurrency, sent_at, result)
+    send(port, bodies, concurrency, sent_at, result, rate)
     collect(standin, events, sent_at, result)
     if processes:
         used = {name: cpu_seconds(pids) - before[name] for name, pids in groups.items()}
@@ -352,6 +366,11 @@ def main() -> None:
     parser.add_argument(
         "--consumers", type=int, default=1, help="omo worker processes (all but one with --no-periodic; Redis only)"
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        help="send at this many events/s (paced, open loop) instead of as fast as answered: latencies at a given load",
+    )
     parser.add_argument("--idle-events", type=int, default=30, help="events sent one at a time for the idle latency")
     parser.add_argument(
         "--py-spy",
@@ -415,7 +434,7 @@ def main() -> None:
             f"{args.concurrency}, {args.rounds} alternating rounds; bot on {database} with a {queue} queue, "
             f"gunicorn {args.web_workers}x{args.web_threads} threads, "
             f"worker {processes} process(es) x {args.worker_threads} {args.worker_type}s; "
-            "echo on the same gunicorn"
+            "echo on the same gunicorn" + (f"; paced at {args.rate:g} events/s" if args.rate else "")
         )
         for n in range(args.rounds):
             for target in targets:
@@ -426,7 +445,7 @@ def main() -> None:
                 }
                 processes = {**target.pids(), **shared}
                 result = run_round(
-                    target.name, target.port, standin_port, users, args.events, args.concurrency, processes
+                    target.name, target.port, standin_port, users, args.events, args.concurrency, processes, args.rate
                 )
                 results[target.name].append(result)
                 print(f"  round {n + 1} {describe(result)}", flush=True)
@@ -449,13 +468,18 @@ def main() -> None:
     for name in ("bot", "echo"):
         rounds = results[name]
         webhook_p99 = statistics.median(percentile(r.webhook_latencies, 0.99) for r in rounds)
+        e2e = [latency for r in rounds for latency in r.end_to_end]
         print(
             f"  {name:5} webhook {median(name, 'webhook_rate'):7.1f}/s p99 {ms(webhook_p99)} | "
+            f"answer p50 {ms(percentile(e2e, 0.5))} p99 {ms(percentile(e2e, 0.99))} | "
             f"reached LINE {median(name, 'end_to_end_rate'):7.1f}/s | idle p50 {ms(percentile(idle[name], 0.5))} "
             f"p99 {ms(percentile(idle[name], 0.99))} | pushes {sum(r.pushes for r in rounds)} "
             f"twice {sum(r.tokens_used_twice for r in rounds)} missing {sum(r.missing for r in rounds)}"
         )
-    print(f"  ratio (end to end, bot / echo) {bot_e2e / echo_e2e if echo_e2e else float('nan'):.2f}")
+    if args.rate:
+        print(f"  paced at {args.rate:g} events/s: both keep the pace they can; compare the latencies, not the rates")
+    else:
+        print(f"  ratio (end to end, bot / echo) {bot_e2e / echo_e2e if echo_e2e else float('nan'):.2f}")
     workers = ", ".join(f"{mib:.0f}" for mib in rss["bot"][1:])
     print(
         f"  RSS MiB (largest process): bot web {rss['bot'][0]:.0f}, bot worker {workers}, echo web {rss['echo'][0]:.0f}"
