@@ -58,7 +58,9 @@ _CACHE_KEY = "omo.current_tiers"
 
 
 # Statements built once: every purchase reads the tier table and the member's rolling spend.
-_NEWEST_TIERS = select(TierSetting).where(
+_NEWEST_TIERS = select(
+    TierSetting.code, TierSetting.threshold, TierSetting.earn_multiplier_pct, TierSetting.birthday_coupon
+).where(
     TierSetting.version_id
     == select(TierSettingsVersion.id).order_by(TierSettingsVersion.version.desc()).limit(1).scalar_subquery()
 )
@@ -74,7 +76,7 @@ def current_tiers(session: Session) -> tuple[Tier, ...]:
     cached = session.info.get(_CACHE_KEY)
     if cached is not None and cached[0] is session.get_transaction():
         return cached[1]  # type: ignore[no-any-return]
-    rows = session.scalars(_NEWEST_TIERS).all()
+    rows = session.execute(_NEWEST_TIERS).all()
     tiers = (
         tuple(
             Tier(row.code, TIER_LABELS[row.code], row.threshold, row.earn_multiplier_pct / 100, row.birthday_coupon)
