@@ -176,6 +176,9 @@ def _take_all(path: str, start: Any, taken: multiprocessing.Queue[list[bytes]]) 
     mine = []
     while (data := storage.dequeue()) is not None:
         mine.append(data)
+        # A consumer runs each job outside the queue's lock: without that pause one process could take all 3,000
+        # before the others were scheduled (seen once on a busy machine), and the test would show no sharing.
+        time.sleep(0.0005)
     taken.put(mine)
 
 
