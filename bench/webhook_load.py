@@ -194,9 +194,10 @@ def send(
                 break
             token, body, signature = bodies[index]
             if rate:
-                due = first + index / rate
-                time.sleep(max(0.0, due - time.time()))
-            started = time.time() if not rate else due
+                started = first + index / rate
+                time.sleep(max(0.0, started - time.time()))
+            else:
+                started = time.time()
             conn.request("POST", "/callback", body, {"Content-Type": "application/json", "X-Line-Signature": signature})
             response = conn.getresponse()
             response.read()
